@@ -1,0 +1,231 @@
+/*
+ * sharedmem — named shared memory between processes.
+ *
+ * A region is a named block of memory that every process on the host can
+ * open by name.  The first process to open a new name creates and
+ * initialises it; the others attach to the same bytes.  The region goes away
+ * when its last user closes it or dies, unless it was created persistent.
+ *
+ * Conventions of this header:
+ *   - Every function that can fail returns int: 0 (or a non-negative count)
+ *     on success, a negative SMEM_E* code on failure.
+ *   - A handle belongs to the process that opened it.  Use it from any thread
+ *     (the region functions do not mutate the handle), but not in a child
+ *     after fork(): the child must open the region again.
+ *   - This header includes no operating-system header.
+ */
+#ifndef SHAREDMEM_H
+#define SHAREDMEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SMEM_VERSION_MAJOR 0
+#define SMEM_VERSION_MINOR 1
+#define SMEM_VERSION_PATCH 0
+#define SMEM_VERSION_STRING "0.1.0"
+
+#if defined(_WIN32) && defined(SMEM_SHARED_BUILD)
+#define SMEM_API __declspec(dllexport)
+#elif defined(_WIN32) && !defined(SMEM_STATIC)
+#define SMEM_API __declspec(dllimport)
+#elif defined(__GNUC__)
+#define SMEM_API __attribute__((visibility("default")))
+#else
+#define SMEM_API
+#endif
+
+/*
+ * Error codes.  The system codes have the same values on every platform and
+ * equal -errno on Linux (the build checks this).  Library codes live in
+ * their own range.  Codes are only ever appended, never renumbered.
+ *
+ * XX(name, value, message).  SMEM_ERROR_MAP lists every code: the system
+ * ones (SMEM_ERRNO_MAP) and the library's own (SMEM_LIBERR_MAP).
+ */
+#define SMEM_ERROR_MAP(XX) SMEM_ERRNO_MAP(XX) SMEM_LIBERR_MAP(XX)
+
+#define SMEM_ERRNO_MAP(XX)                                                     \
+    XX(EPERM, -1, "operation not permitted")                                   \
+    XX(ENOENT, -2, "no such region")                                           \
+    XX(EINTR, -4, "interrupted")                                               \
+    XX(EIO, -5, "input/output error")                                          \
+    XX(E2BIG, -7, "too large")                                                 \
+    XX(EBADF, -9, "bad handle")                                                \
+    XX(EAGAIN, -11, "resource temporarily unavailable")                        \
+    XX(ENOMEM, -12, "out of memory")                                           \
+    XX(EACCES, -13, "permission denied")                                       \
+    XX(EBUSY, -16, "in use")                                                   \
+    XX(EEXIST, -17, "region already exists")                                   \
+    XX(ENOTDIR, -20, "not a directory")                                        \
+    XX(EISDIR, -21, "is a directory")                                          \
+    XX(EINVAL, -22, "invalid argument")                                        \
+    XX(ENFILE, -23, "too many open files in the system")                       \
+    XX(EMFILE, -24, "too many open files")                                     \
+    XX(EFBIG, -27, "file too large")                                           \
+    XX(ENOSPC, -28, "no space left for shared memory")                         \
+    XX(EROFS, -30, "read-only file system")                                    \
+    XX(ERANGE, -34, "result out of range")                                     \
+    XX(ENAMETOOLONG, -36, "name too long")                                     \
+    XX(ENOSYS, -38, "function not implemented")                                \
+    XX(ELOOP, -40, "is a symbolic link")                                       \
+    XX(EOVERFLOW, -75, "value too large for defined data type")                \
+    XX(ENOTSUP, -95, "operation not supported")                                \
+    XX(ETIMEDOUT, -110, "timed out")                                           \
+    XX(ECANCELED, -125, "cancelled by the init callback")
+
+#define SMEM_LIBERR_MAP(XX)                                                    \
+    XX(EBADREGION, -1001, "not a sharedmem region, or its header is damaged") \
+    XX(EVERSION, -1002, "made by an incompatible sharedmem layout version")    \
+    XX(EMISMATCH, -1003, "exists with another size or kind")
+
+enum {
+#define SMEM__ERR_ENUM(name, value, msg) SMEM_##name = (value),
+    SMEM_ERROR_MAP(SMEM__ERR_ENUM)
+#undef SMEM__ERR_ENUM
+};
+
+/* A message for any code ("unknown error" for codes this version does not
+ * know).  Never NULL; the string is static. */
+SMEM_API const char *smem_strerror(int err);
+
+/* The code's symbolic name, e.g. "SMEM_ENOENT"; "SMEM_E?" for unknown codes. */
+SMEM_API const char *smem_err_name(int err);
+
+/* The library's version as "MAJOR.MINOR.PATCH"; compare with
+ * SMEM_VERSION_STRING to detect a header/library mismatch. */
+SMEM_API const char *smem_version(void);
+
+/* ------------------------------------------------------------------------ */
+/* Regions                                                                  */
+
+typedef struct smem_region smem_region; /* opaque */
+
+enum { /* smem_opts.flags */
+    SMEM_NOCREATE = 1 << 0, /* open an existing region only; missing -> SMEM_ENOENT */
+    SMEM_EXCL = 1 << 1,     /* create a new region only; existing -> SMEM_EEXIST */
+    SMEM_PERSIST = 1 << 2,  /* keep the region after its last user is gone, until removed */
+    SMEM_RDONLY = 1 << 3,   /* map read-only; never creates (implies SMEM_NOCREATE) */
+    SMEM_ANYKIND = 1 << 4,  /* attach to an existing region of any kind (a value, a map):
+                               implies SMEM_NOCREATE; used by tools such as `sharedmem hold` */
+};
+
+typedef struct smem_opts { /* all-zero (or a NULL pointer) means the defaults */
+    unsigned flags;
+    unsigned mode;  /* permission bits of a new region; 0 means 0600 */
+    int timeout_ms; /* how long to wait for another process still initialising; 0 means 5000 */
+    int (*init)(void *data, size_t size, void *arg); /* run by the creator before anyone else can
+                                                        use the region; nonzero return aborts the create */
+    void *init_arg;
+} smem_opts;
+
+/* The largest usable size a region can have. */
+#define SMEM_SIZE_MAX ((size_t)1 << 40)
+/* Names: 1 to SMEM_NAME_MAX characters from [A-Za-z0-9._-], the first a
+ * letter or digit. */
+#define SMEM_NAME_MAX 64
+
+/*
+ * Opens the region NAME, creating it if it does not exist (unless
+ * SMEM_NOCREATE).  SIZE counts usable bytes: it must be nonzero to create;
+ * 0 accepts the size of an existing region; any other size that differs
+ * from the existing one gives SMEM_EMISMATCH.
+ *
+ * The creator reserves the memory (a full shared-memory file system gives
+ * SMEM_ENOSPC here, never a SIGBUS later), zero-fills it, and runs
+ * opts->init if given, all before any other process can attach: they wait
+ * up to opts->timeout_ms and then give SMEM_ETIMEDOUT.  If init returns
+ * nonzero, the region is removed and the open fails with SMEM_ECANCELED.
+ * If the creator dies while initialising, the next opener initialises.
+ *
+ * A region whose users all exited or were killed, and that is not
+ * persistent, is stale: the next open creates it anew.
+ *
+ * On success *out is a handle to close with smem_region_close.  On failure
+ * *out is NULL and nothing is left behind.  Thread-safe.
+ */
+SMEM_API int smem_region_open(const char *name, size_t size, const smem_opts *opts,
+                              smem_region **out);
+
+/* The usable bytes (aligned to at least 64 bytes); the library's header is
+ * not part of them. */
+SMEM_API void *smem_region_data(const smem_region *r);
+SMEM_API size_t smem_region_size(const smem_region *r);
+
+/* 1 if this open created and initialised the region (the seed's fInit),
+ * else 0. */
+SMEM_API int smem_region_created(const smem_region *r);
+
+/* The region's name as given to smem_region_open. */
+SMEM_API const char *smem_region_name(const smem_region *r);
+
+/* Unmaps the region and frees the handle.  If this was the last user of a
+ * region that is not persistent, the region is removed.  NULL is a no-op. */
+SMEM_API void smem_region_close(smem_region *r);
+
+/* Removes the name NAME.  Processes that have it open keep their memory
+ * until they close it; the next open of NAME creates a new region.
+ * Removes only our own regions (SMEM_EACCES otherwise).  Missing NAME gives
+ * SMEM_ENOENT. */
+SMEM_API int smem_region_remove(const char *name);
+
+/* Checks a name against the grammar: 0, SMEM_EINVAL or SMEM_ENAMETOOLONG. */
+SMEM_API int smem_name_check(const char *name);
+
+/* ------------------------------------------------------------------------ */
+/* Inspection (for tools): looks at regions without attaching to them.      */
+
+enum smem_kind {
+    SMEM_KIND_UNKNOWN = 0, /* not readable, or not a sharedmem region */
+    SMEM_KIND_REGION = 1,  /* raw bytes: smem_region_open */
+    SMEM_KIND_VALUE = 2,   /* reserved for smem_value */
+    SMEM_KIND_MAP = 3,     /* reserved for smem_map */
+};
+
+enum smem_state {
+    SMEM_STATE_READY = 0,        /* usable */
+    SMEM_STATE_INITIALISING = 1, /* its creator is still initialising it */
+    SMEM_STATE_STALE = 2,        /* no user and not persistent, or its creator died:
+                                    the next open re-creates it; `gc` removes it */
+    SMEM_STATE_BAD = 3,          /* not usable: see smem_info.error */
+};
+
+typedef struct smem_info {
+    char name[SMEM_NAME_MAX + 1];
+    enum smem_kind kind;
+    enum smem_state state;
+    int error;          /* for SMEM_STATE_BAD: why (SMEM_EBADREGION, SMEM_EVERSION,
+                           SMEM_EACCES for another user's object, ...); else 0 */
+    size_t size;        /* usable bytes (0 if unknown) */
+    unsigned layout;    /* layout version found in the header */
+    int persistent;     /* 1 if kept without users */
+    int in_use;         /* 1 if at least one process has it open */
+    unsigned uid;       /* owner */
+    unsigned mode;      /* permission bits */
+    int64_t created;    /* creation time, seconds since 1970 (0 if unknown) */
+} smem_info;
+
+/* Fills *info for the region NAME.  SMEM_ENOENT if there is no such object;
+ * an object that exists but is not a usable region still gives 0, with
+ * info->state SMEM_STATE_BAD and info->error saying why. */
+SMEM_API int smem_region_stat(const char *name, smem_info *info);
+
+/* Calls fn for each object that has a region name, in no particular order,
+ * until fn returns nonzero.  Returns the number of objects visited, or a
+ * negative code if the list could not be read. */
+SMEM_API int smem_region_list(int (*fn)(const smem_info *info, void *arg), void *arg);
+
+/* Removes NAME if it is stale (see SMEM_STATE_STALE), deciding under the
+ * same lock that openers take, so it never removes a region that someone is
+ * attaching to.  Returns 1 if removed, 0 if not stale, or a negative code. */
+SMEM_API int smem_region_gc(const char *name);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SHAREDMEM_H */

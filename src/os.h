@@ -1,0 +1,107 @@
+/*
+ * The OS layer: the contract that src/os-posix.c (and later src/os-win.c)
+ * implements.  Portable code (region.c and above) calls only these
+ * functions for anything the operating system does.
+ *
+ * An object is the named shared-memory object behind a region.  It has two
+ * locks that the OS releases by itself when a process dies:
+ *
+ *   the gate   exclusive; held while a process decides whether an object
+ *              is new, stale or live, initialises it, attaches to it,
+ *              detaches from it or removes it.  Held briefly, except by a
+ *              creator running its init callback.
+ *   the users  shared; held by every process attached to the object for as
+ *              long as it is attached.  "Others attached" means some other
+ *              open holds it.
+ *
+ * Every function returns 0 or a negative SMEM_E* code unless it says
+ * otherwise.  Times are CLOCK_MONOTONIC-style nanoseconds.
+ */
+#ifndef SMEM_OS_H
+#define SMEM_OS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct smem__os_obj smem__os_obj; /* defined by each OS layer */
+
+/* What the OS says about an object. */
+typedef struct smem__os_stat {
+    uint64_t size;   /* bytes in the object */
+    unsigned uid;    /* owner */
+    unsigned mode;   /* permission bits */
+    int others;      /* 1 if some other open holds the users lock */
+} smem__os_stat;
+
+enum {
+    SMEM__OS_CREATE = 1 << 0, /* create the object if it does not exist */
+    SMEM__OS_RDONLY = 1 << 1, /* open for reading only (never creates) */
+};
+
+/* Now, in nanoseconds of a monotonic clock. */
+int64_t smem__os_now_ns(void);
+
+/* Now, in seconds since 1970. */
+int64_t smem__os_wall_seconds(void);
+
+/*
+ * Opens the object NAME (a valid region name), creating an empty one if HOW
+ * has SMEM__OS_CREATE and it does not exist, and takes its gate, waiting
+ * until DEADLINE_NS.  A new object gets exactly MODE (no umask).
+ *
+ * Pre:  name passed smem_name_check.
+ * Post: on 0, *out is open with its gate held, and *st describes it.  The
+ *       object is a regular file owned by the calling user and still has
+ *       its name (an object removed while we waited is never returned).
+ *       Errors: SMEM_ENOENT (missing and not created), SMEM_EACCES (owned by
+ *       someone else, a symbolic link, or no permission), SMEM_EBADREGION
+ *       (not a regular file), SMEM_ETIMEDOUT (gate busy until the deadline),
+ *       or a system error.
+ */
+int smem__os_acquire(const char *name, unsigned how, unsigned mode, int64_t deadline_ns,
+                     smem__os_obj **out, smem__os_stat *st);
+
+/* Takes the gate of an open object again (after smem__os_gate_unlock),
+ * waiting until DEADLINE_NS: 0 or SMEM_ETIMEDOUT. */
+int smem__os_gate_lock(smem__os_obj *o, int64_t deadline_ns);
+void smem__os_gate_unlock(smem__os_obj *o);
+
+/* Gate held: 1 if some other open is attached, else 0. */
+int smem__os_others_attached(smem__os_obj *o);
+
+/* Registers this open as a user (takes the users lock, shared). */
+int smem__os_attach(smem__os_obj *o);
+
+/*
+ * Gate held: discards the contents, makes the object TOTAL zero bytes with
+ * the space reserved (SMEM_ENOSPC when it cannot be, so that touching the
+ * memory later can never fault), and gives it exactly MODE.
+ */
+int smem__os_reset(smem__os_obj *o, uint64_t total, unsigned mode);
+
+/* Maps the first TOTAL bytes, shared, read-only if RDONLY. */
+int smem__os_map(smem__os_obj *o, uint64_t total, int rdonly, void **addr);
+void smem__os_unmap(void *addr, uint64_t total);
+
+/* Gate held: removes the object's name if it still has it (another process
+ * may have removed it while we did not hold the gate). */
+int smem__os_unlink(smem__os_obj *o);
+
+/* Closes the object, releasing both locks. NULL is a no-op. */
+void smem__os_close(smem__os_obj *o);
+
+/*
+ * Looks at the object NAME without locking or changing it: fills *st and
+ * reads up to LEN bytes from its start into BUF (the rest of BUF is
+ * zeroed).  Fails with SMEM_ENOENT if missing; for an object that exists but
+ * cannot be read as ours (another user's, a symbolic link, not a regular
+ * file) it fills what it can of *st and returns the reason.
+ */
+int smem__os_peek(const char *name, smem__os_stat *st, void *buf, size_t len);
+
+/* Calls FN with the region name of every object that looks like a region,
+ * until FN returns nonzero.  Returns the number of names passed, or an
+ * error. */
+int smem__os_list(int (*fn)(const char *name, void *arg), void *arg);
+
+#endif
