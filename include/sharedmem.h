@@ -9,9 +9,11 @@
  * Conventions of this header:
  *   - Every function that can fail returns int: 0 (or a non-negative count)
  *     on success, a negative SMEM_E* code on failure.
- *   - A handle belongs to the process that opened it.  Use it from any thread
- *     (the region functions do not mutate the handle), but not in a child
- *     after fork(): the child must open the region again.
+ *   - A handle belongs to the process that opened it.  Use it from any
+ *     thread (the region functions do not mutate the handle).  A child
+ *     after fork() inherits the mapping and may close the handle, which
+ *     leaves the parent's attachment alone; but the child does not count as
+ *     a user: to keep the region alive on its own, it opens it itself.
  *   - This header includes no operating-system header.
  */
 #ifndef SHAREDMEM_H

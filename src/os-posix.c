@@ -55,6 +55,11 @@ int64_t smem__os_wall_seconds(void)
     return (int64_t)ts.tv_sec;
 }
 
+unsigned long smem__os_process_id(void)
+{
+    return (unsigned long)getpid();
+}
+
 static void sleep_ns(int64_t ns)
 {
     struct timespec ts = {.tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000};
@@ -287,6 +292,16 @@ void smem__os_close(smem__os_obj *o)
     struct flock fl = {.l_type = F_UNLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
     fcntl(o->fd, F_OFD_SETLK, &fl);
     close(o->fd); /* drops the gate with the descriptor */
+    free(o);
+}
+
+void smem__os_close_inherited(smem__os_obj *o)
+{
+    if (!o)
+        return;
+    /* The descriptor shares its open file description, and so its locks,
+     * with the parent: closing our copy leaves them to the parent. */
+    close(o->fd);
     free(o);
 }
 

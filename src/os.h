@@ -44,6 +44,9 @@ int64_t smem__os_now_ns(void);
 /* Now, in seconds since 1970. */
 int64_t smem__os_wall_seconds(void);
 
+/* The calling process's id. */
+unsigned long smem__os_process_id(void);
+
 /*
  * Opens the object NAME (a valid region name), creating an empty one if HOW
  * has SMEM__OS_CREATE and it does not exist, and takes its gate, waiting
@@ -89,6 +92,10 @@ int smem__os_unlink(smem__os_obj *o);
 
 /* Closes the object, releasing both locks. NULL is a no-op. */
 void smem__os_close(smem__os_obj *o);
+
+/* Closes a copy of the object inherited from the process that opened it
+ * (after fork), leaving that process's locks alone. */
+void smem__os_close_inherited(smem__os_obj *o);
 
 /*
  * Looks at the object NAME without locking or changing it: fills *st and

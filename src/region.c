@@ -38,6 +38,7 @@ struct smem_region {
     int created;
     int persistent;
     int timeout_ms;
+    unsigned long pid; /* the process that opened it */
     char name[SMEM_NAME_MAX + 1];
 };
 
@@ -263,6 +264,7 @@ int smem__region_open(const char *name, size_t size, enum smem_kind kind, const 
         return SMEM_ENOMEM;
     strcpy(r->name, name); /* length checked by smem_name_check */
     r->timeout_ms = o->timeout_ms ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
+    r->pid = smem__os_process_id();
 
     int nocreate = (o->flags & (SMEM_NOCREATE | SMEM_RDONLY | SMEM_ANYKIND)) != 0;
     unsigned how = (nocreate || size == 0) ? 0 : SMEM__OS_CREATE;
@@ -318,6 +320,13 @@ void smem_region_close(smem_region *r)
     if (!r)
         return;
     unmap(r);
+    if (r->pid != smem__os_process_id()) {
+        /* A child closing a handle inherited across fork: the attachment
+         * is the parent's, and stays. */
+        smem__os_close_inherited(r->obj);
+        free(r);
+        return;
+    }
     /* If the gate cannot be had in time (a creator stuck in its init), the
      * region is left for the next opener or `gc`, which see it as stale. */
     if (!r->persistent && smem__os_gate_lock(r->obj, deadline_after(r->timeout_ms)) == 0 &&

@@ -1,0 +1,28 @@
+# Convenience front end to CMake: `make demo` and `make check` are the
+# README's quick start.  Everything real is in CMakeLists.txt.
+BUILD ?= build
+JOBS ?= 2
+CMAKE_FLAGS ?=
+
+.PHONY: all demo check bench install clean
+
+all: $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j$(JOBS)
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+
+demo: $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j$(JOBS) --target demo
+
+check: all
+	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
+
+bench: all
+	$(BUILD)/bench/bench-region
+
+install: all
+	cmake --install $(BUILD)
+
+clean:
+	rm -rf $(BUILD)
