@@ -186,12 +186,14 @@ int smem__os_acquire(const char *name, unsigned how, unsigned mode, int64_t dead
             return fd;
         }
         o->fd = fd;
+        /* The checks come after the gate, since the object may change
+         * while we wait for it; but a gate we cannot have on an object that
+         * is not ours (a squatter holding it) is reported as not ours. */
         int rc = gate_lock_fd(fd, deadline_ns);
         struct stat sb;
-        if (rc == 0 && fstat(fd, &sb) < 0)
-            rc = -errno;
-        if (rc == 0)
-            rc = check_ours(&sb);
+        int ours = fstat(fd, &sb) < 0 ? -errno : check_ours(&sb);
+        if (ours < 0)
+            rc = ours;
         if (rc == 0 && sb.st_nlink == 0) {
             /* Removed while we waited for the gate: start again, by name. */
             close(fd);
