@@ -357,17 +357,15 @@ int smem__os_list(int (*fn)(const char *name, void *arg), void *arg)
     DIR *d = opendir(SHM_DIR);
     if (!d)
         return -errno;
-    int count = 0;
     size_t plen = strlen(OBJ_PREFIX);
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         const char *name = e->d_name + plen;
         if (strncmp(e->d_name, OBJ_PREFIX, plen) != 0 || smem_name_check(name) != 0)
             continue;
-        count++;
         if (fn(name, arg))
             break;
     }
     closedir(d);
-    return count;
+    return 0;
 }

@@ -107,8 +107,7 @@ void smem__os_close_inherited(smem__os_obj *o);
 int smem__os_peek(const char *name, smem__os_stat *st, void *buf, size_t len);
 
 /* Calls FN with the region name of every object that looks like a region,
- * until FN returns nonzero.  Returns the number of names passed, or an
- * error. */
+ * until FN returns nonzero.  Returns 0 or an error. */
 int smem__os_list(int (*fn)(const char *name, void *arg), void *arg);
 
 #endif

@@ -426,6 +426,7 @@ int smem_region_stat(const char *name, smem_info *info)
 struct list_ctx {
     int (*fn)(const smem_info *info, void *arg);
     void *arg;
+    int visited;
 };
 
 static int list_one(const char *name, void *arg)
@@ -434,6 +435,7 @@ static int list_one(const char *name, void *arg)
     smem_info info;
     if (smem_region_stat(name, &info) < 0)
         return 0; /* vanished since the directory was read */
+    c->visited++;
     return c->fn(&info, c->arg);
 }
 
@@ -441,6 +443,7 @@ int smem_region_list(int (*fn)(const smem_info *info, void *arg), void *arg)
 {
     if (!fn)
         return SMEM_EINVAL;
-    struct list_ctx c = {fn, arg};
-    return smem__os_list(list_one, &c);
+    struct list_ctx c = {fn, arg, 0};
+    int rc = smem__os_list(list_one, &c);
+    return rc < 0 ? rc : c.visited;
 }

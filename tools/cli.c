@@ -1,0 +1,337 @@
+/*
+ * cli.c — argument parsing, error reporting and formatting for `sharedmem`.
+ * Portable C11: no operating-system calls here (those are in os-posix.c).
+ */
+#include "cli.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------------- */
+/* Errors                                                                 */
+
+int cli_fail(const cli_cmd *cmd, const char *name, int err)
+{
+    fflush(stdout);
+    if (name)
+        fprintf(stderr, "sharedmem: %s %s: %s\n", cmd->name, name, smem_strerror(err));
+    else
+        fprintf(stderr, "sharedmem: %s: %s\n", cmd->name, smem_strerror(err));
+    return CLI_FAIL;
+}
+
+int cli_failf(const cli_cmd *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fflush(stdout);
+    fprintf(stderr, "sharedmem: %s: ", cmd->name);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return CLI_FAIL;
+}
+
+int cli_usage(const cli_cmd *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fflush(stdout);
+    fputs("sharedmem: ", stderr);
+    if (cmd)
+        fprintf(stderr, "%s: ", cmd->name);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    if (cmd)
+        fprintf(stderr, "Try 'sharedmem %s --help' for more information.\n", cmd->name);
+    else
+        fputs("Try 'sharedmem --help' for more information.\n", stderr);
+    return CLI_USAGE;
+}
+
+int cli_check_name(const cli_cmd *cmd, const char *name)
+{
+    int err = smem_name_check(name);
+    if (err == 0)
+        return CLI_OK;
+    if (err == SMEM_ENAMETOOLONG)
+        return cli_usage(cmd, "invalid name '%s': longer than %d characters", name,
+                         SMEM_NAME_MAX);
+    return cli_usage(cmd,
+                     "invalid name '%s': use 1 to %d characters from A-Z a-z 0-9 . _ -, "
+                     "starting with a letter or digit",
+                     name, SMEM_NAME_MAX);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Help and parsing                                                       */
+
+static void print_indented(FILE *f, const char *text)
+{
+    /* Indents every nonblank line of TEXT by two spaces. */
+    while (*text) {
+        const char *nl = strchr(text, '\n');
+        size_t len = nl ? (size_t)(nl - text) : strlen(text);
+        if (len > 0)
+            fprintf(f, "  %.*s\n", (int)len, text);
+        else
+            fputc('\n', f);
+        text += len + (nl ? 1 : 0);
+    }
+}
+
+void cli_print_help(const cli_cmd *cmd, FILE *f)
+{
+    const cli_opt *o;
+    fprintf(f, "Usage: sharedmem %s%s%s\n\n", cmd->name, cmd->args[0] ? " " : "", cmd->args);
+    fprintf(f, "%s\n", cmd->description);
+
+    fputs("\nOptions:\n", f);
+    for (o = cmd->opts; o && o->name; o++) {
+        char left[64];
+        if (o->short_name)
+            snprintf(left, sizeof left, "-%c, --%s%s%s", o->short_name, o->name,
+                     o->arg_name ? " " : "", o->arg_name ? o->arg_name : "");
+        else
+            snprintf(left, sizeof left, "    --%s%s%s", o->name, o->arg_name ? " " : "",
+                     o->arg_name ? o->arg_name : "");
+        fprintf(f, "  %-22s %s\n", left, o->help);
+    }
+    fprintf(f, "  %-22s %s\n", "-h, --help", "show this help and exit");
+
+    fputs("\nExit status:\n", f);
+    print_indented(f, cmd->exit_status);
+    if (cmd->example && cmd->example[0]) {
+        fputs("\nExamples:\n", f);
+        print_indented(f, cmd->example);
+    }
+}
+
+static int is_help(const char *arg)
+{
+    return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
+}
+
+int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_args *a)
+{
+    int i, nopts = 0, opts_done = 0;
+
+    memset(a, 0, sizeof *a);
+    a->pos = argv; /* positionals are gathered in place, in order */
+    while (cmd->opts && cmd->opts[nopts].name)
+        nopts++;
+
+    /* -h/--help anywhere before "--" wins over any other mistake. */
+    for (i = 0; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        if (is_help(argv[i])) {
+            cli_print_help(cmd, stdout);
+            return -1;
+        }
+    }
+
+    for (i = 0; i < argc; i++) {
+        char *arg = argv[i];
+        const char *value = NULL;
+        int k;
+
+        if (opts_done || arg[0] != '-' || arg[1] == '\0') { /* "-" is an operand */
+            a->pos[a->npos++] = arg;
+            continue;
+        }
+        if (strcmp(arg, "--") == 0) {
+            opts_done = 1;
+            continue;
+        }
+        if (arg[1] == '-') {
+            const char *name = arg + 2;
+            const char *eq = strchr(name, '=');
+            size_t len = eq ? (size_t)(eq - name) : strlen(name);
+            for (k = 0; k < nopts; k++)
+                if (strlen(cmd->opts[k].name) == len && strncmp(cmd->opts[k].name, name, len) == 0)
+                    break;
+            if (k == nopts)
+                return cli_usage(cmd, "unknown option '--%.*s'", (int)len, name);
+            if (cmd->opts[k].arg_name) {
+                if (eq)
+                    value = eq + 1;
+                else if (i + 1 < argc)
+                    value = argv[++i];
+                else
+                    return cli_usage(cmd, "option '--%s' needs a value (%s)", cmd->opts[k].name,
+                                     cmd->opts[k].arg_name);
+            } else if (eq) {
+                return cli_usage(cmd, "option '--%s' takes no value", cmd->opts[k].name);
+            }
+        } else {
+            for (k = 0; k < nopts; k++)
+                if (cmd->opts[k].short_name && cmd->opts[k].short_name == arg[1])
+                    break;
+            if (k == nopts || (!cmd->opts[k].arg_name && arg[2] != '\0'))
+                return cli_usage(cmd, "unknown option '%s'", arg);
+            if (cmd->opts[k].arg_name) {
+                if (arg[2] != '\0')
+                    value = arg + 2;
+                else if (i + 1 < argc)
+                    value = argv[++i];
+                else
+                    return cli_usage(cmd, "option '-%c' needs a value (%s)", arg[1],
+                                     cmd->opts[k].arg_name);
+            }
+        }
+        a->seen[k]++;
+        a->value[k] = value;
+    }
+
+    if (a->npos < cmd->min_args)
+        return cli_usage(cmd, "missing argument (usage: sharedmem %s %s)", cmd->name, cmd->args);
+    if (cmd->max_args >= 0 && a->npos > cmd->max_args)
+        return cli_usage(cmd, "unexpected argument '%s'", a->pos[cmd->max_args]);
+    return CLI_OK;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Numbers                                                                */
+
+int cli_parse_size(const char *s, size_t *out, const char **why)
+{
+    uint64_t v = 0;
+    unsigned shift = 0;
+    const char *p = s;
+
+    if (*p < '0' || *p > '9') {
+        *why = *p == '-' ? "negative" : "not a number";
+        return -1;
+    }
+    for (; *p >= '0' && *p <= '9'; p++) {
+        unsigned d = (unsigned)(*p - '0');
+        if (v > (UINT64_MAX - d) / 10) {
+            *why = "too large";
+            return -1;
+        }
+        v = v * 10 + d;
+    }
+    if (*p != '\0') {
+        switch (*p) {
+        case 'K': case 'k': shift = 10; break;
+        case 'M': case 'm': shift = 20; break;
+        case 'G': case 'g': shift = 30; break;
+        case 'T': case 't': shift = 40; break;
+        default:
+            *why = "unknown suffix (use K, M, G or T)";
+            return -1;
+        }
+        p++;
+        if (strcmp(p, "iB") == 0)
+            p += 2;
+        if (*p != '\0') {
+            *why = "unknown suffix (use K, M, G or T)";
+            return -1;
+        }
+    }
+    if (v > (UINT64_MAX >> shift)) {
+        *why = "too large";
+        return -1;
+    }
+    v <<= shift;
+    if (v == 0) {
+        *why = "must be at least 1 byte";
+        return -1;
+    }
+    if (v > (uint64_t)SMEM_SIZE_MAX || v > (uint64_t)SIZE_MAX) {
+        *why = "larger than the maximum region size (1T)";
+        return -1;
+    }
+    *out = (size_t)v;
+    return 0;
+}
+
+int cli_parse_mode(const char *s, unsigned *out, const char **why)
+{
+    unsigned v = 0;
+    const char *p = s;
+
+    if (*p == '\0') {
+        *why = "empty";
+        return -1;
+    }
+    for (; *p; p++) {
+        if (*p < '0' || *p > '7') {
+            *why = "not an octal number";
+            return -1;
+        }
+        v = v * 8 + (unsigned)(*p - '0');
+        if (v > 0777) {
+            *why = "only permission bits are allowed (at most 0777)";
+            return -1;
+        }
+    }
+    if (v == 0) {
+        *why = "no permission at all (at least 0600 is needed to use it)";
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+void cli_format_size(uint64_t size, char *buf, size_t n)
+{
+    static const char *const units[] = {"KiB", "MiB", "GiB", "TiB", "PiB"};
+    double v = (double)size;
+    int u = -1;
+
+    if (size < 1024) {
+        snprintf(buf, n, "%llu byte%s", (unsigned long long)size, size == 1 ? "" : "s");
+        return;
+    }
+    while (v >= 1024.0 && u < 4) {
+        v /= 1024.0;
+        u++;
+    }
+    snprintf(buf, n, "%.1f %s", v, units[u]);
+}
+
+const char *cli_kind_name(enum smem_kind kind)
+{
+    switch (kind) {
+    case SMEM_KIND_REGION: return "region";
+    case SMEM_KIND_VALUE: return "value";
+    case SMEM_KIND_MAP: return "map";
+    case SMEM_KIND_UNKNOWN: break;
+    }
+    return "unknown";
+}
+
+const char *cli_state_name(enum smem_state state)
+{
+    switch (state) {
+    case SMEM_STATE_READY: return "ready";
+    case SMEM_STATE_INITIALISING: return "initialising";
+    case SMEM_STATE_STALE: return "stale";
+    case SMEM_STATE_BAD: return "bad";
+    }
+    return "bad";
+}
+
+void cli_json_string(FILE *f, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    fputc('"', f);
+    for (; *p; p++) {
+        switch (*p) {
+        case '"': fputs("\\\"", f); break;
+        case '\\': fputs("\\\\", f); break;
+        case '\n': fputs("\\n", f); break;
+        case '\r': fputs("\\r", f); break;
+        case '\t': fputs("\\t", f); break;
+        case '\b': fputs("\\b", f); break;
+        case '\f': fputs("\\f", f); break;
+        default:
+            if (*p < 0x20 || *p == 0x7f)
+                fprintf(f, "\\u%04x", *p);
+            else
+                fputc(*p, f);
+        }
+    }
+    fputc('"', f);
+}

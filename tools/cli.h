@@ -1,0 +1,137 @@
+/*
+ * cli.h — the internals shared by the files of the `sharedmem` command.
+ *
+ * A command is a cli_cmd: its name, its help text, its option table and the
+ * function that runs it.  sharedmem.c keeps the table of commands; adding a
+ * command means writing one cli_cmd and adding one line to that table.
+ *
+ * The generic parser (cli.c) handles options before or after positional
+ * arguments, "--" to end options, "--opt=VALUE", "--opt VALUE", "-xVALUE",
+ * "-x VALUE", and -h/--help for every command.
+ *
+ * Exit statuses: CLI_OK (0), CLI_FAIL (1, one line on stderr naming the
+ * command, the region and the reason), CLI_USAGE (2, a one-line message
+ * and a hint to run --help).
+ */
+#ifndef SHAREDMEM_CLI_H
+#define SHAREDMEM_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "sharedmem.h"
+
+#if defined(__GNUC__)
+#define CLI_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#else
+#define CLI_PRINTF(fmt, args)
+#endif
+
+enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
+
+/* The most options one command may have (not counting -h/--help). */
+#define CLI_MAX_OPTS 16
+
+typedef struct cli_opt {
+    const char *name;     /* long name without "--"; NULL ends a table */
+    char short_name;      /* e.g. 'm' for -m; 0 for none */
+    const char *arg_name; /* e.g. "MODE" if the option takes a value, else NULL */
+    const char *help;     /* one line for --help */
+} cli_opt;
+
+typedef struct cli_args {
+    int npos;     /* positional arguments, in order */
+    char **pos;
+    /* Indexed like the command's option table: how often the option was
+     * given, and the value of its last occurrence (NULL for flags). */
+    int seen[CLI_MAX_OPTS];
+    const char *value[CLI_MAX_OPTS];
+} cli_args;
+
+typedef struct cli_cmd {
+    const char *name;
+    const char *args;        /* the synopsis after the name, e.g. "NAME [--json]" */
+    const char *summary;     /* one line, for `sharedmem --help` */
+    const char *description; /* paragraphs for `sharedmem CMD --help` */
+    const cli_opt *opts;     /* NULL or a table ended by {NULL} */
+    const char *exit_status; /* lines for the "Exit status" section */
+    const char *example;     /* lines for the "Examples" section */
+    int min_args, max_args;  /* positional arguments; max -1 = no limit */
+    int (*run)(const struct cli_cmd *cmd, cli_args *a);
+} cli_cmd;
+
+/* The commands (one cli_cmd per command, defined next to its code). */
+extern const cli_cmd cli_cmd_ls, cli_cmd_stat, cli_cmd_create, cli_cmd_rm, cli_cmd_gc,
+    cli_cmd_hold, cli_cmd_help, cli_cmd_version;
+
+/* Finds a command by name (sharedmem.c); NULL if there is none. */
+const cli_cmd *cli_find_command(const char *name);
+
+/* Prints `sharedmem CMD --help` to F. */
+void cli_print_help(const cli_cmd *cmd, FILE *f);
+
+/* Parses argv (the words after the command name) against cmd->opts and
+ * checks the number of positional arguments.  Returns CLI_OK, or prints
+ * the help and returns -1 for -h/--help (the caller exits 0), or prints a
+ * usage error and returns CLI_USAGE. */
+int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_args *a);
+
+/* Reports a failure of CMD on region NAME (NULL for none) with the code's
+ * message, "sharedmem: CMD NAME: reason", and returns CLI_FAIL. */
+int cli_fail(const cli_cmd *cmd, const char *name, int err);
+
+/* Reports a failure with a message of our own; returns CLI_FAIL. */
+int cli_failf(const cli_cmd *cmd, const char *fmt, ...) CLI_PRINTF(2, 3);
+
+/* Reports a usage error of CMD (NULL for the tool itself) with the hint to
+ * run --help; returns CLI_USAGE. */
+int cli_usage(const cli_cmd *cmd, const char *fmt, ...) CLI_PRINTF(2, 3);
+
+/* Checks a region name with smem_name_check; reports a bad one as a usage
+ * error.  Returns CLI_OK or CLI_USAGE. */
+int cli_check_name(const cli_cmd *cmd, const char *name);
+
+/* Parses a size: decimal bytes with an optional suffix K, M, G, T (or KiB,
+ * MiB, GiB, TiB; powers of 1024).  Accepts 1 to SMEM_SIZE_MAX.  Returns 0,
+ * or -1 with *why set to a short reason. */
+int cli_parse_size(const char *s, size_t *out, const char **why);
+
+/* Parses permission bits in octal, "640" or "0640", 1 to 0777.  Returns 0,
+ * or -1 with *why set to a short reason. */
+int cli_parse_mode(const char *s, unsigned *out, const char **why);
+
+/* Formats SIZE for humans ("4.0 KiB", "512 bytes") into buf. */
+void cli_format_size(uint64_t size, char *buf, size_t n);
+
+/* Words for the enums. */
+const char *cli_kind_name(enum smem_kind kind);
+const char *cli_state_name(enum smem_state state);
+
+/* Writes S as a JSON string, quotes included. */
+void cli_json_string(FILE *f, const char *s);
+
+/* ---------------------------------------------------------------------- */
+/* The few operating-system services the tool needs (os-posix.c; a
+ * Windows build provides the same functions in its own file).           */
+
+/* The user name of UID into buf; 0 on success, -1 if it has none. */
+int cli_os_user_name(unsigned uid, char *buf, size_t n);
+
+/* 1 if a region owned by UID (smem_info.uid) belongs to the user running
+ * this process, else 0. */
+int cli_os_is_mine(unsigned uid);
+
+/* This process's id. */
+long cli_os_pid(void);
+
+/* Stop requests (SIGINT, SIGTERM, SIGHUP on POSIX; Ctrl-C and console
+ * close on Windows).  cli_os_stop_begin starts catching them (from then on
+ * they are held until cli_os_stop_wait); cli_os_stop_wait sleeps, without
+ * busy-waiting, until one arrives and returns its number;
+ * cli_os_stop_end restores the previous handling.  0 or -1 on error. */
+int cli_os_stop_begin(void);
+int cli_os_stop_wait(void);
+void cli_os_stop_end(void);
+
+#endif /* SHAREDMEM_CLI_H */

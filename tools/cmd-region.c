@@ -1,0 +1,496 @@
+/*
+ * cmd-region.c — the region commands of `sharedmem`: ls, stat, create, rm, gc.
+ */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ---------------------------------------------------------------------- */
+/* Shared helpers                                                         */
+
+typedef struct info_list {
+    smem_info *v;
+    size_t n, cap;
+    int nomem;
+} info_list;
+
+static int collect(const smem_info *info, void *arg)
+{
+    info_list *l = arg;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        smem_info *v = realloc(l->v, cap * sizeof *v);
+        if (!v) {
+            l->nomem = 1;
+            return 1; /* stop */
+        }
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = *info;
+    return 0;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(((const smem_info *)a)->name, ((const smem_info *)b)->name);
+}
+
+/* Reads every region into *l, sorted by name.  0 or a negative code. */
+static int list_regions(info_list *l)
+{
+    int rc;
+    memset(l, 0, sizeof *l);
+    rc = smem_region_list(collect, l);
+    if (l->nomem)
+        rc = SMEM_ENOMEM;
+    if (rc < 0) {
+        free(l->v);
+        memset(l, 0, sizeof *l);
+        return rc;
+    }
+    if (l->n > 1)
+        qsort(l->v, l->n, sizeof *l->v, by_name);
+    return 0;
+}
+
+static void owner_name(unsigned uid, char *buf, size_t n)
+{
+    if (cli_os_user_name(uid, buf, n) != 0)
+        snprintf(buf, n, "%u", uid);
+}
+
+static void state_text(const smem_info *info, char *buf, size_t n)
+{
+    if (info->state == SMEM_STATE_BAD)
+        snprintf(buf, n, "bad: %s", smem_strerror(info->error));
+    else
+        snprintf(buf, n, "%s", cli_state_name(info->state));
+}
+
+static void print_info_json(FILE *f, const smem_info *info)
+{
+    char owner[128];
+
+    fputs("{\"name\":", f);
+    cli_json_string(f, info->name);
+    fprintf(f, ",\"size\":%llu", (unsigned long long)info->size);
+    fputs(",\"kind\":", f);
+    cli_json_string(f, cli_kind_name(info->kind));
+    fprintf(f, ",\"persistent\":%s", info->persistent ? "true" : "false");
+    fprintf(f, ",\"in_use\":%s", info->in_use ? "true" : "false");
+    fputs(",\"state\":", f);
+    cli_json_string(f, cli_state_name(info->state));
+    fputs(",\"error\":", f);
+    if (info->state == SMEM_STATE_BAD || info->error != 0)
+        cli_json_string(f, smem_err_name(info->error));
+    else
+        fputs("null", f);
+    fprintf(f, ",\"uid\":%u", info->uid);
+    fputs(",\"owner\":", f);
+    if (cli_os_user_name(info->uid, owner, sizeof owner) == 0)
+        cli_json_string(f, owner);
+    else
+        fputs("null", f);
+    fprintf(f, ",\"mode\":\"%04o\"", info->mode & 07777u);
+    fprintf(f, ",\"created\":%lld", (long long)info->created);
+    fprintf(f, ",\"layout\":%u}", info->layout);
+}
+
+/* ---------------------------------------------------------------------- */
+/* ls                                                                     */
+
+enum { LS_JSON, LS_ALL };
+static const cli_opt ls_opts[] = {
+    {"json", 0, NULL, "print a JSON array of objects instead of a table"},
+    {"all", 'a', NULL, "also list the regions of other users"},
+    {NULL, 0, NULL, NULL},
+};
+
+enum { COL_NAME, COL_SIZE, COL_KIND, COL_PERSIST, COL_INUSE, COL_STATE, COL_OWNER, COL_MODE,
+       NCOLS };
+
+typedef struct ls_row {
+    char col[NCOLS][SMEM_NAME_MAX + 96];
+} ls_row;
+
+static int run_ls(const cli_cmd *cmd, cli_args *a)
+{
+    static const char *const header[NCOLS] = {"NAME",  "SIZE",  "KIND",  "PERSIST",
+                                              "IN USE", "STATE", "OWNER", "MODE"};
+    info_list l;
+    ls_row *rows;
+    size_t i, n = 0, width[NCOLS];
+    int rc, c;
+
+    rc = list_regions(&l);
+    if (rc < 0)
+        return cli_fail(cmd, NULL, rc);
+
+    /* Keep our own regions unless --all. */
+    for (i = 0; i < l.n; i++)
+        if (a->seen[LS_ALL] || cli_os_is_mine(l.v[i].uid))
+            l.v[n++] = l.v[i];
+    l.n = n;
+
+    if (a->seen[LS_JSON]) {
+        fputs("[", stdout);
+        for (i = 0; i < l.n; i++) {
+            fputs(i ? ",\n  " : "\n  ", stdout);
+            print_info_json(stdout, &l.v[i]);
+        }
+        fputs(l.n ? "\n]\n" : "]\n", stdout);
+        free(l.v);
+        return CLI_OK;
+    }
+    if (l.n == 0) { /* nothing to show: no output at all */
+        free(l.v);
+        return CLI_OK;
+    }
+
+    rows = calloc(l.n, sizeof *rows);
+    if (!rows) {
+        free(l.v);
+        return cli_fail(cmd, NULL, SMEM_ENOMEM);
+    }
+    for (c = 0; c < NCOLS; c++)
+        width[c] = strlen(header[c]);
+    for (i = 0; i < l.n; i++) {
+        const smem_info *info = &l.v[i];
+        ls_row *r = &rows[i];
+        snprintf(r->col[COL_NAME], sizeof r->col[0], "%s", info->name);
+        snprintf(r->col[COL_SIZE], sizeof r->col[0], "%llu", (unsigned long long)info->size);
+        snprintf(r->col[COL_KIND], sizeof r->col[0], "%s", cli_kind_name(info->kind));
+        snprintf(r->col[COL_PERSIST], sizeof r->col[0], "%s", info->persistent ? "yes" : "no");
+        snprintf(r->col[COL_INUSE], sizeof r->col[0], "%s", info->in_use ? "yes" : "no");
+        state_text(info, r->col[COL_STATE], sizeof r->col[0]);
+        owner_name(info->uid, r->col[COL_OWNER], sizeof r->col[0]);
+        snprintf(r->col[COL_MODE], sizeof r->col[0], "%04o", info->mode & 07777u);
+        for (c = 0; c < NCOLS; c++)
+            if (strlen(r->col[c]) > width[c])
+                width[c] = strlen(r->col[c]);
+    }
+
+    for (i = 0; i <= l.n; i++) {
+        for (c = 0; c < NCOLS; c++) {
+            const char *s = i == 0 ? header[c] : rows[i - 1].col[c];
+            if (c == NCOLS - 1)
+                printf("%s\n", s);
+            else if (c == COL_SIZE) /* numbers to the right */
+                printf("%*s  ", (int)width[c], s);
+            else
+                printf("%-*s  ", (int)width[c], s);
+        }
+    }
+    free(rows);
+    free(l.v);
+    return CLI_OK;
+}
+
+const cli_cmd cli_cmd_ls = {
+    .name = "ls",
+    .args = "[--json] [--all]",
+    .summary = "list the regions",
+    .description =
+        "Lists the regions of the current user, sorted by name, as a table with the\n"
+        "columns NAME, SIZE (usable bytes), KIND (region, value, map or unknown),\n"
+        "PERSIST (kept without users: yes/no), IN USE (some process has it open:\n"
+        "yes/no), STATE (ready, initialising, stale, or \"bad: reason\"), OWNER (user\n"
+        "name, or uid if it has none) and MODE (octal permission bits).\n"
+        "\n"
+        "A stale region has no user left and is not persistent, or its creator died\n"
+        "while initialising it: the next open re-creates it, and `sharedmem gc`\n"
+        "removes it.  If there is no region, ls prints nothing.\n"
+        "\n"
+        "With --json, prints a JSON array (\"[]\" if empty) of objects with the keys\n"
+        "name, size, kind, persistent, in_use, state, error (null, or the code's name\n"
+        "such as \"SMEM_EACCES\" for a bad region), uid, owner (user name or null),\n"
+        "mode (a string such as \"0600\"), created (seconds since 1970, 0 if\n"
+        "unknown) and layout (the header's layout version).",
+    .opts = ls_opts,
+    .exit_status = "0  the list was printed (possibly empty)\n"
+                   "1  the list could not be read\n"
+                   "2  usage error",
+    .example = "sharedmem ls\n"
+               "sharedmem ls --all --json",
+    .min_args = 0,
+    .max_args = 0,
+    .run = run_ls,
+};
+
+/* ---------------------------------------------------------------------- */
+/* stat                                                                   */
+
+enum { STAT_JSON };
+static const cli_opt stat_opts[] = {
+    {"json", 0, NULL, "print one JSON object (the keys of `ls --json`)"},
+    {NULL, 0, NULL, NULL},
+};
+
+static int run_stat(const cli_cmd *cmd, cli_args *a)
+{
+    const char *name = a->pos[0];
+    smem_info info;
+    char buf[160], owner[128];
+    int rc;
+
+    if ((rc = cli_check_name(cmd, name)) != CLI_OK)
+        return rc;
+    memset(&info, 0, sizeof info);
+    rc = smem_region_stat(name, &info);
+    if (rc < 0)
+        return cli_fail(cmd, name, rc);
+
+    if (a->seen[STAT_JSON]) {
+        print_info_json(stdout, &info);
+        fputc('\n', stdout);
+        return CLI_OK;
+    }
+
+    printf("%-11s %s\n", "name:", info.name);
+    printf("%-11s %s\n", "kind:", cli_kind_name(info.kind));
+    cli_format_size(info.size, buf, sizeof buf);
+    printf("%-11s %llu (%s)\n", "size:", (unsigned long long)info.size, buf);
+    state_text(&info, buf, sizeof buf);
+    printf("%-11s %s\n", "state:", buf);
+    if (info.state == SMEM_STATE_BAD || info.error != 0)
+        printf("%-11s %s\n", "error:", smem_err_name(info.error));
+    printf("%-11s %s\n", "persistent:", info.persistent ? "yes" : "no");
+    printf("%-11s %s\n", "in use:", info.in_use ? "yes" : "no");
+    if (cli_os_user_name(info.uid, owner, sizeof owner) == 0)
+        printf("%-11s %s (uid %u)\n", "owner:", owner, info.uid);
+    else
+        printf("%-11s %u\n", "owner:", info.uid);
+    printf("%-11s %04o\n", "mode:", info.mode & 07777u);
+    if (info.created > 0) {
+        time_t t = (time_t)info.created;
+        struct tm *tm = localtime(&t);
+        if (tm && strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S %z", tm) > 0)
+            printf("%-11s %s (%lld)\n", "created:", buf, (long long)info.created);
+        else
+            printf("%-11s %lld\n", "created:", (long long)info.created);
+    } else {
+        printf("%-11s unknown\n", "created:");
+    }
+    printf("%-11s %u\n", "layout:", info.layout);
+    return CLI_OK;
+}
+
+const cli_cmd cli_cmd_stat = {
+    .name = "stat",
+    .args = "NAME [--json]",
+    .summary = "show the details of one region",
+    .description =
+        "Shows the details of the region NAME without attaching to it, as\n"
+        "\"key: value\" lines: name, kind, size, state, error (only for a bad\n"
+        "region), persistent, in use, owner, mode, created and layout.\n"
+        "\n"
+        "An object that exists but is not a usable region (damaged, made by another\n"
+        "layout version, another user's) is shown with the state \"bad: reason\";\n"
+        "that is not a failure.",
+    .opts = stat_opts,
+    .exit_status = "0  the details were printed\n"
+                   "1  there is no such region, or it could not be inspected\n"
+                   "2  usage error (including an invalid NAME)",
+    .example = "sharedmem stat jobs\n"
+               "sharedmem stat jobs --json",
+    .min_args = 1,
+    .max_args = 1,
+    .run = run_stat,
+};
+
+/* ---------------------------------------------------------------------- */
+/* create                                                                 */
+
+enum { CREATE_PERSIST, CREATE_MODE };
+static const cli_opt create_opts[] = {
+    {"persist", 'p', NULL, "keep it after its last user is gone, until `rm`"},
+    {"mode", 'm', "MODE", "permission bits in octal, e.g. 0640 (default 0600)"},
+    {NULL, 0, NULL, NULL},
+};
+
+static int run_create(const cli_cmd *cmd, cli_args *a)
+{
+    const char *name = a->pos[0];
+    const char *why = NULL;
+    smem_opts opts;
+    smem_region *r = NULL;
+    size_t size;
+    int rc;
+
+    if ((rc = cli_check_name(cmd, name)) != CLI_OK)
+        return rc;
+    memset(&opts, 0, sizeof opts);
+    if (cli_parse_size(a->pos[1], &size, &why) != 0)
+        return cli_usage(cmd, "invalid size '%s': %s", a->pos[1], why);
+    if (a->seen[CREATE_MODE] && cli_parse_mode(a->value[CREATE_MODE], &opts.mode, &why) != 0)
+        return cli_usage(cmd, "invalid mode '%s': %s", a->value[CREATE_MODE], why);
+
+    opts.flags = SMEM_EXCL;
+    if (a->seen[CREATE_PERSIST])
+        opts.flags |= SMEM_PERSIST;
+    rc = smem_region_open(name, size, &opts, &r);
+    if (rc < 0)
+        return cli_fail(cmd, name, rc);
+    smem_region_close(r);
+
+    if (!a->seen[CREATE_PERSIST])
+        fprintf(stderr,
+                "sharedmem: note: %s is not persistent and was removed when this command "
+                "exited; use --persist or `sharedmem hold`\n",
+                name);
+    return CLI_OK;
+}
+
+const cli_cmd cli_cmd_create = {
+    .name = "create",
+    .args = "NAME SIZE [--persist] [--mode MODE]",
+    .summary = "create a new region",
+    .description =
+        "Creates the region NAME with SIZE usable bytes, zero-filled.  It is an error\n"
+        "if NAME already exists.  SIZE is a number of bytes with an optional suffix\n"
+        "K, M, G or T (or KiB, MiB, GiB, TiB; powers of 1024), from 1 byte to 1T.\n"
+        "\n"
+        "A region lives while some process has it open.  Without --persist, the region\n"
+        "is removed as soon as this command exits (a note on stderr says so), which\n"
+        "is only useful to check that it can be created; use --persist, or keep it\n"
+        "open with `sharedmem hold NAME --create SIZE`.",
+    .opts = create_opts,
+    .exit_status = "0  the region was created\n"
+                   "1  it could not be created (e.g. it already exists, no space left)\n"
+                   "2  usage error (invalid NAME, SIZE or MODE)",
+    .example = "sharedmem create jobs 64K --persist --mode 0640",
+    .min_args = 2,
+    .max_args = 2,
+    .run = run_create,
+};
+
+/* ---------------------------------------------------------------------- */
+/* rm                                                                     */
+
+static int run_rm(const cli_cmd *cmd, cli_args *a)
+{
+    int i, rc, status = CLI_OK;
+
+    for (i = 0; i < a->npos; i++)
+        if ((rc = cli_check_name(cmd, a->pos[i])) != CLI_OK)
+            return rc;
+    for (i = 0; i < a->npos; i++) {
+        rc = smem_region_remove(a->pos[i]);
+        if (rc < 0)
+            status = cli_fail(cmd, a->pos[i], rc);
+    }
+    return status;
+}
+
+const cli_cmd cli_cmd_rm = {
+    .name = "rm",
+    .args = "NAME...",
+    .summary = "remove regions",
+    .description =
+        "Removes the name of each region NAME.  Processes that have the region open\n"
+        "keep their memory until they close it; the next open of NAME creates a new\n"
+        "region.  Only your own regions can be removed.  An error on one NAME is\n"
+        "reported and the others are still removed.  All names are checked before\n"
+        "anything is removed.",
+    .exit_status = "0  every region was removed\n"
+                   "1  at least one could not be removed (e.g. no such region)\n"
+                   "2  usage error (including an invalid NAME)",
+    .example = "sharedmem rm jobs cache",
+    .min_args = 1,
+    .max_args = -1,
+    .run = run_rm,
+};
+
+/* ---------------------------------------------------------------------- */
+/* gc                                                                     */
+
+enum { GC_DRY_RUN };
+static const cli_opt gc_opts[] = {
+    {"dry-run", 'n', NULL, "only print \"would remove NAME\" for each stale region"},
+    {NULL, 0, NULL, NULL},
+};
+
+/* Collects one NAME of the command line for gc. */
+static int stat_one(const cli_cmd *cmd, const char *name, info_list *l)
+{
+    int rc;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 8;
+        smem_info *v = realloc(l->v, cap * sizeof *v);
+        if (!v)
+            return cli_fail(cmd, name, SMEM_ENOMEM);
+        l->v = v;
+        l->cap = cap;
+    }
+    rc = smem_region_stat(name, &l->v[l->n]);
+    if (rc < 0)
+        return cli_fail(cmd, name, rc);
+    l->n++;
+    return CLI_OK;
+}
+
+static int run_gc(const cli_cmd *cmd, cli_args *a)
+{
+    info_list l;
+    size_t i;
+    int rc, status = CLI_OK;
+
+    if (a->npos > 0) {
+        int k;
+        for (k = 0; k < a->npos; k++)
+            if ((rc = cli_check_name(cmd, a->pos[k])) != CLI_OK)
+                return rc;
+        memset(&l, 0, sizeof l);
+        for (k = 0; k < a->npos; k++)
+            if (stat_one(cmd, a->pos[k], &l) != CLI_OK)
+                status = CLI_FAIL;
+    } else {
+        rc = list_regions(&l);
+        if (rc < 0)
+            return cli_fail(cmd, NULL, rc);
+    }
+
+    for (i = 0; i < l.n; i++) {
+        const smem_info *info = &l.v[i];
+        /* Only stale regions that we may remove; smem_region_gc decides
+         * again under the lock, so a region that became busy is kept. */
+        if (info->state != SMEM_STATE_STALE || !cli_os_is_mine(info->uid))
+            continue;
+        if (a->seen[GC_DRY_RUN]) {
+            printf("would remove %s\n", info->name);
+            continue;
+        }
+        rc = smem_region_gc(info->name);
+        if (rc == 1)
+            printf("removed %s\n", info->name);
+        else if (rc < 0 && !(rc == SMEM_ENOENT && a->npos == 0)) /* gone meanwhile */
+            status = cli_fail(cmd, info->name, rc);
+    }
+    free(l.v);
+    return status;
+}
+
+const cli_cmd cli_cmd_gc = {
+    .name = "gc",
+    .args = "[--dry-run] [NAME...]",
+    .summary = "remove stale regions",
+    .description =
+        "Removes your stale regions: those that are not persistent and whose users all\n"
+        "exited or were killed, and those whose creator died while initialising them.\n"
+        "Prints \"removed NAME\" for each.  The decision is taken again under the lock\n"
+        "that openers take, so a region that someone is attaching to is kept.\n"
+        "Without NAME, looks at all your regions; with NAMEs, only at those (a NAME\n"
+        "that is not stale is left alone without an error).",
+    .opts = gc_opts,
+    .exit_status = "0  success (also when nothing was stale)\n"
+                   "1  a region could not be inspected or removed\n"
+                   "2  usage error",
+    .example = "sharedmem gc --dry-run\n"
+               "sharedmem gc",
+    .min_args = 0,
+    .max_args = -1,
+    .run = run_gc,
+};

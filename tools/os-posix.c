@@ -1,0 +1,120 @@
+/*
+ * os-posix.c — THE OPERATING-SYSTEM-SPECIFIC PART of the `sharedmem` tool
+ * (POSIX): user names, ids, and catching stop signals for `hold`.  All
+ * other files of the tool use only the sharedmem API and standard C.  A
+ * Windows build provides the same functions (cli.h) in os-win.c.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+int cli_os_user_name(unsigned uid, char *buf, size_t n)
+{
+    struct passwd pw, *res = NULL;
+    size_t len = 1024;
+    char *tmp = NULL;
+    int rc;
+
+    for (;;) {
+        char *p = realloc(tmp, len);
+        if (!p)
+            break;
+        tmp = p;
+        rc = getpwuid_r((uid_t)uid, &pw, tmp, len, &res);
+        if (rc == ERANGE && len < 1024 * 1024) {
+            len *= 2;
+            continue;
+        }
+        break;
+    }
+    if (res && res->pw_name && res->pw_name[0]) {
+        snprintf(buf, n, "%s", res->pw_name);
+        free(tmp);
+        return 0;
+    }
+    free(tmp);
+    return -1;
+}
+
+int cli_os_is_mine(unsigned uid)
+{
+    return (uid_t)uid == geteuid();
+}
+
+long cli_os_pid(void)
+{
+    return (long)getpid();
+}
+
+/* ---------------------------------------------------------------------- */
+/* Stop signals.  The handler only records the signal.  The signals stay
+ * blocked outside sigsuspend(), so none is lost between the check of the
+ * flag and going to sleep, and nothing busy-waits.                       */
+
+static const int stop_signals[] = {SIGINT, SIGTERM, SIGHUP};
+#define NSTOP (sizeof stop_signals / sizeof stop_signals[0])
+
+static volatile sig_atomic_t stop_signo;
+static struct sigaction saved_actions[NSTOP];
+static sigset_t saved_mask;
+
+static void on_stop_signal(int signo)
+{
+    stop_signo = signo;
+}
+
+int cli_os_stop_begin(void)
+{
+    struct sigaction sa;
+    sigset_t block;
+    size_t i;
+
+    sigemptyset(&block);
+    for (i = 0; i < NSTOP; i++)
+        sigaddset(&block, stop_signals[i]);
+    if (sigprocmask(SIG_BLOCK, &block, &saved_mask) != 0)
+        return -1;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0;
+    stop_signo = 0;
+    for (i = 0; i < NSTOP; i++) {
+        if (sigaction(stop_signals[i], &sa, &saved_actions[i]) != 0) {
+            while (i-- > 0)
+                sigaction(stop_signals[i], &saved_actions[i], NULL);
+            sigprocmask(SIG_SETMASK, &saved_mask, NULL);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int cli_os_stop_wait(void)
+{
+    sigset_t wait_mask = saved_mask;
+    size_t i;
+
+    for (i = 0; i < NSTOP; i++)
+        sigdelset(&wait_mask, stop_signals[i]);
+    while (!stop_signo)
+        sigsuspend(&wait_mask); /* returns after a handler ran */
+    return (int)stop_signo;
+}
+
+void cli_os_stop_end(void)
+{
+    size_t i;
+    /* Unblock first, while our handler is still installed, so that a
+     * second pending signal only sets the flag again. */
+    sigprocmask(SIG_SETMASK, &saved_mask, NULL);
+    for (i = 0; i < NSTOP; i++)
+        sigaction(stop_signals[i], &saved_actions[i], NULL);
+}
