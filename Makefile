@@ -2,6 +2,7 @@
 # README's quick start.  Everything real is in CMakeLists.txt.
 BUILD ?= build
 JOBS ?= 2
+MAKEFLAGS += --no-print-directory
 CMAKE_FLAGS ?=
 
 .PHONY: all demo check bench install clean
