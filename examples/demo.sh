@@ -12,7 +12,7 @@ name=demo-$$
 
 "$cli" hold "$name" --create 4096 &
 holder=$!
-trap 'kill "$holder" 2>/dev/null || true' EXIT INT TERM
+trap 'kill "$holder" 2>/dev/null || true' EXIT HUP INT PIPE TERM
 # Wait until the holder has created it.
 i=0
 until "$cli" stat "$name" >/dev/null 2>&1; do
@@ -36,7 +36,7 @@ echo
 echo "== stopping the holder: the last user is gone, so is the region"
 kill "$holder"
 wait "$holder" || true
-trap - EXIT INT TERM
+trap - EXIT HUP INT PIPE TERM
 if "$cli" stat "$name" >/dev/null 2>&1; then
     echo "demo: region $name is still there" >&2
     exit 1

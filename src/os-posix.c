@@ -290,10 +290,14 @@ void smem__os_close(smem__os_obj *o)
     if (!o)
         return;
     /* Leave as a user before giving up the gate: whoever takes the gate
-     * next must not see us attached, or nobody would remove the region. */
+     * next must not see us attached, or nobody would remove the region.
+     * Both are released explicitly rather than by close(), because a child
+     * forked meanwhile shares the open file description, and with it the
+     * locks, for as long as it keeps its copy of the descriptor. */
     struct flock fl = {.l_type = F_UNLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
     fcntl(o->fd, F_OFD_SETLK, &fl);
-    close(o->fd); /* drops the gate with the descriptor */
+    flock(o->fd, LOCK_UN);
+    close(o->fd);
     free(o);
 }
 
