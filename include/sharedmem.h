@@ -9,11 +9,13 @@
  * Conventions of this header:
  *   - Every function that can fail returns int: 0 (or a non-negative count)
  *     on success, a negative SMEM_E* code on failure.
- *   - A handle belongs to the process that opened it.  Use it from any
- *     thread (the region functions do not mutate the handle).  A child
- *     after fork() inherits the mapping and may close the handle, which
- *     leaves the parent's attachment alone; but the child does not count as
- *     a user: to keep the region alive on its own, it opens it itself.
+ *   - A handle belongs to the process that opened it; use it from any
+ *     thread.  A child after fork() keeps the memory mapped: it may read
+ *     and write the region's bytes, get and wait on a value, and close the
+ *     handle (which leaves the parent's attachment alone).  But the child
+ *     holds none of the parent's locks: it does not keep the region alive,
+ *     and smem_value_set on an inherited handle gives SMEM_EBADF.  A child
+ *     that needs those opens the region itself.
  *   - This header includes no operating-system header.
  */
 #ifndef SHAREDMEM_H
@@ -179,12 +181,74 @@ SMEM_API int smem_region_remove(const char *name);
 SMEM_API int smem_name_check(const char *name);
 
 /* ------------------------------------------------------------------------ */
+/* Values: a region holding one value of up to `capacity` bytes.           */
+
+typedef struct smem_value smem_value;
+
+/* The largest capacity a value can have. */
+#define SMEM_VALUE_MAX ((size_t)1 << 30)
+
+/*
+ * Opens the value NAME, creating it if needed, like smem_region_open (same
+ * options, except that opts->init must be NULL: a new value is empty, with
+ * version 0, until its first set).  CAPACITY is the largest value it
+ * holds: nonzero to create; 0 accepts an existing value's capacity; any
+ * other capacity than the existing one gives SMEM_EMISMATCH, and so does a
+ * region of another kind.  A capacity above SMEM_VALUE_MAX is SMEM_E2BIG.
+ * Thread-safe.
+ */
+SMEM_API int smem_value_open(const char *name, size_t capacity, const smem_opts *opts,
+                             smem_value **out);
+
+/*
+ * Replaces the whole value with LEN bytes from DATA (DATA may be NULL when
+ * LEN is 0).  Every reader sees the old value or the new one, whole.
+ * LEN > capacity gives SMEM_E2BIG and changes nothing.  Writers in all
+ * processes are serialised; one killed in the middle of a set delays the
+ * next writer by a moment and readers not at all.  A writer that stays
+ * alive inside set (stopped by a debugger) makes others wait up to the
+ * open's timeout_ms, then give SMEM_ETIMEDOUT.  SMEM_EBADF on a read-only
+ * handle.  Thread-safe.
+ */
+SMEM_API int smem_value_set(smem_value *v, const void *data, size_t len);
+
+/*
+ * Copies the value into BUF (BUFSIZE bytes) and sets *LEN to its length and
+ * *VERSION to its version (0: never set; every set makes it larger); LEN
+ * and VERSION may be NULL.  If BUFSIZE is too small it returns SMEM_E2BIG
+ * with *LEN set to the size needed.  Takes no lock and never waits for a
+ * writer.  If the region's bytes were scribbled on by another process it
+ * returns SMEM_EBADREGION rather than anything invalid.  Thread-safe.
+ */
+SMEM_API int smem_value_get(smem_value *v, void *buf, size_t bufsize, size_t *len,
+                            uint64_t *version);
+
+/* The current version alone (0 if never set); cheaper than a get. */
+SMEM_API uint64_t smem_value_version(smem_value *v);
+
+/*
+ * Waits until the version differs from SEEN: returns 0 at once if it
+ * already does, else as soon as a set (in any process) changes it, or
+ * SMEM_ETIMEDOUT after TIMEOUT_MS milliseconds (-1: no limit).  Spins for
+ * a few microseconds, then sleeps in the kernel.  Thread-safe.
+ */
+SMEM_API int smem_value_wait(smem_value *v, uint64_t seen, int timeout_ms);
+
+/* The capacity, and whether this open created the value. */
+SMEM_API size_t smem_value_capacity(const smem_value *v);
+SMEM_API int smem_value_created(const smem_value *v);
+
+/* Detaches; the last user of a non-persistent value removes it.  NULL is a
+ * no-op. */
+SMEM_API void smem_value_close(smem_value *v);
+
+/* ------------------------------------------------------------------------ */
 /* Inspection (for tools): looks at regions without attaching to them.      */
 
 enum smem_kind {
     SMEM_KIND_UNKNOWN = 0, /* not readable, or not a sharedmem region */
     SMEM_KIND_REGION = 1,  /* raw bytes: smem_region_open */
-    SMEM_KIND_VALUE = 2,   /* reserved for smem_value */
+    SMEM_KIND_VALUE = 2,   /* a value: smem_value_open */
     SMEM_KIND_MAP = 3,     /* reserved for smem_map */
 };
 

@@ -14,11 +14,15 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,9 +37,86 @@ SMEM_ERRNO_MAP(SMEM__CHECK_ERRNO)
 #define OBJ_PREFIX "smem."
 
 struct smem__os_obj {
-    int fd;
+    int fd;                    /* -1 when not open (or let go of in a forked child) */
+    smem__os_obj *prev, *next; /* in the registry while open */
     char path[sizeof SHM_DIR "/" OBJ_PREFIX + SMEM_NAME_MAX];
 };
+
+/*
+ * Every open object is in this registry, so that a child forked from this
+ * process can let go of all of them at once (pthread_atfork).  Otherwise
+ * the child's copies of the descriptors would share their open file
+ * descriptions, and with them the parent's gate, users lock and beacons,
+ * keeping a dead parent's locks alive for as long as the child runs.  The
+ * child keeps its copies of the mappings.  A descriptor enters and leaves
+ * the registry in the same step as it is opened and closed, under the lock
+ * that fork takes, so no fork can see one without the other.
+ */
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static smem__os_obj registry = {.fd = -1, .prev = &registry, .next = &registry};
+static pthread_once_t registry_once = PTHREAD_ONCE_INIT;
+
+static void registry_lock_take(void)
+{
+    pthread_mutex_lock(&registry_lock);
+}
+
+static void registry_lock_give(void)
+{
+    pthread_mutex_unlock(&registry_lock);
+}
+
+static void registry_let_go_in_child(void)
+{
+    for (smem__os_obj *o = registry.next; o != &registry; o = o->next) {
+        close(o->fd);
+        o->fd = -1;
+    }
+    registry.next = registry.prev = &registry;
+    registry_lock_give();
+}
+
+static void registry_setup(void)
+{
+    pthread_atfork(registry_lock_take, registry_lock_give, registry_let_go_in_child);
+}
+
+/* open() for O, entering the registry with the descriptor. */
+static int tracked_open(smem__os_obj *o, int flags, unsigned mode)
+{
+    pthread_once(&registry_once, registry_setup);
+    registry_lock_take();
+    int fd = open(o->path, flags, (mode_t)mode);
+    int saved = errno;
+    if (fd >= 0) {
+        o->fd = fd;
+        o->next = &registry;
+        o->prev = registry.prev;
+        registry.prev->next = o;
+        registry.prev = o;
+    }
+    registry_lock_give();
+    errno = saved;
+    return fd;
+}
+
+/* Closes O's descriptor, leaving the registry.  Locks that must go first
+ * (see smem__os_close) are released here, under the registry lock, so that
+ * a fork cannot slip in between. */
+static void tracked_close(smem__os_obj *o)
+{
+    registry_lock_take();
+    if (o->fd >= 0) {
+        struct flock fl = {.l_type = F_UNLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
+        fcntl(o->fd, F_OFD_SETLK, &fl);
+        flock(o->fd, LOCK_UN);
+        close(o->fd);
+        o->fd = -1;
+        o->prev->next = o->next;
+        o->next->prev = o->prev;
+    }
+    registry_lock_give();
+}
 
 /* Flags for every open of an object: never follow a symbolic link, never
  * block on a FIFO, never make a terminal ours, never leak into exec. */
@@ -53,11 +134,6 @@ int64_t smem__os_wall_seconds(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec;
-}
-
-unsigned long smem__os_process_id(void)
-{
-    return (unsigned long)getpid();
 }
 
 static void sleep_ns(int64_t ns)
@@ -155,16 +231,16 @@ void smem__os_gate_unlock(smem__os_obj *o)
 
 /* Opens the object, creating it with O_EXCL if allowed and missing.  A
  * creator that loses the race to another one opens theirs instead. */
-static int open_or_create(const char *path, unsigned how, unsigned mode, int64_t deadline_ns)
+static int open_or_create(smem__os_obj *o, unsigned how, unsigned mode, int64_t deadline_ns)
 {
     int access = (how & SMEM__OS_RDONLY) ? O_RDONLY : O_RDWR;
     for (;;) {
-        int fd = open(path, access | OPEN_FLAGS);
-        if (fd >= 0 || errno != ENOENT || !(how & SMEM__OS_CREATE) || (how & SMEM__OS_RDONLY))
-            return fd >= 0 ? fd : open_error(errno);
-        fd = open(path, O_RDWR | O_CREAT | O_EXCL | OPEN_FLAGS, (mode_t)mode);
-        if (fd >= 0)
-            return fd;
+        if (tracked_open(o, access | OPEN_FLAGS, 0) >= 0)
+            return 0;
+        if (errno != ENOENT || !(how & SMEM__OS_CREATE) || (how & SMEM__OS_RDONLY))
+            return open_error(errno);
+        if (tracked_open(o, O_RDWR | O_CREAT | O_EXCL | OPEN_FLAGS, mode) >= 0)
+            return 0;
         if (errno != EEXIST)
             return open_error(errno);
         if (smem__os_now_ns() > deadline_ns) /* it keeps appearing and vanishing */
@@ -178,32 +254,32 @@ int smem__os_acquire(const char *name, unsigned how, unsigned mode, int64_t dead
     smem__os_obj *o = malloc(sizeof *o);
     if (!o)
         return SMEM_ENOMEM;
+    o->fd = -1;
     object_path(o->path, sizeof o->path, name);
     for (;;) {
-        int fd = open_or_create(o->path, how, mode, deadline_ns);
-        if (fd < 0) {
+        int rc = open_or_create(o, how, mode, deadline_ns);
+        if (rc < 0) {
             free(o);
-            return fd;
+            return rc;
         }
-        o->fd = fd;
         /* The checks come after the gate, since the object may change
          * while we wait for it; but a gate we cannot have on an object that
          * is not ours (a squatter holding it) is reported as not ours. */
-        int rc = gate_lock_fd(fd, deadline_ns);
+        rc = gate_lock_fd(o->fd, deadline_ns);
         struct stat sb;
-        int ours = fstat(fd, &sb) < 0 ? -errno : check_ours(&sb);
+        int ours = fstat(o->fd, &sb) < 0 ? -errno : check_ours(&sb);
         if (ours < 0)
             rc = ours;
         if (rc == 0 && sb.st_nlink == 0) {
             /* Removed while we waited for the gate: start again, by name. */
-            close(fd);
+            tracked_close(o);
             if (smem__os_now_ns() > deadline_ns) {
                 free(o);
                 return SMEM_ETIMEDOUT;
             }
             continue;
         }
-        int others = rc == 0 ? users_lock_held_by_others(fd) : 0;
+        int others = rc == 0 ? users_lock_held_by_others(o->fd) : 0;
         if (others < 0)
             rc = others;
         if (rc < 0) {
@@ -291,24 +367,54 @@ void smem__os_close(smem__os_obj *o)
         return;
     /* Leave as a user before giving up the gate: whoever takes the gate
      * next must not see us attached, or nobody would remove the region.
-     * Both are released explicitly rather than by close(), because a child
-     * forked meanwhile shares the open file description, and with it the
-     * locks, for as long as it keeps its copy of the descriptor. */
-    struct flock fl = {.l_type = F_UNLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
-    fcntl(o->fd, F_OFD_SETLK, &fl);
-    flock(o->fd, LOCK_UN);
-    close(o->fd);
+     * Both go explicitly (tracked_close) rather than with the descriptor:
+     * that way nothing depends on the kernel's order of release. */
+    tracked_close(o);
     free(o);
 }
 
-void smem__os_close_inherited(smem__os_obj *o)
+int smem__os_inherited(const smem__os_obj *o)
 {
-    if (!o)
-        return;
-    /* The descriptor shares its open file description, and so its locks,
-     * with the parent: closing our copy leaves them to the parent. */
-    close(o->fd);
-    free(o);
+    return o->fd < 0; /* open objects have a descriptor until the fork lets go of it */
+}
+
+/* Futexes: FUTEX_WAIT/FUTEX_WAKE without FUTEX_PRIVATE_FLAG, so that the
+ * kernel keys them by the shared page and they work across processes. */
+int smem__os_wait(smem__os_obj *o, const uint32_t *addr, uint32_t expected, int64_t timeout_ns)
+{
+    (void)o;
+    if (timeout_ns <= 0)
+        return SMEM_ETIMEDOUT;
+    struct timespec ts = {.tv_sec = timeout_ns / 1000000000, .tv_nsec = timeout_ns % 1000000000};
+    long r = syscall(SYS_futex, addr, FUTEX_WAIT, expected, &ts, NULL, 0);
+    return r < 0 && errno == ETIMEDOUT ? SMEM_ETIMEDOUT : 0;
+}
+
+void smem__os_wake_all(smem__os_obj *o, uint32_t *addr)
+{
+    (void)o;
+    syscall(SYS_futex, addr, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
+/* A beacon is an OFD read lock on one byte far beyond any region's end:
+ * byte 2^62 + id.  It belongs to the open file description, so it goes out
+ * with the last descriptor of a process that dies. */
+#define BEACON_BASE ((off_t)1 << 62)
+
+int smem__os_beacon_light(smem__os_obj *o, uint64_t id)
+{
+    struct flock fl = {.l_type = F_RDLCK, .l_whence = SEEK_SET,
+                       .l_start = BEACON_BASE + (off_t)id, .l_len = 1};
+    return fcntl(o->fd, F_OFD_SETLK, &fl) < 0 ? -errno : 0;
+}
+
+int smem__os_beacon_lit(smem__os_obj *o, uint64_t id)
+{
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET,
+                       .l_start = BEACON_BASE + (off_t)id, .l_len = 1};
+    if (fcntl(o->fd, F_OFD_GETLK, &fl) < 0)
+        return 1; /* when in doubt, it is alive: waiting is safe, stealing is not */
+    return fl.l_type != F_UNLCK;
 }
 
 int smem__os_peek(const char *name, smem__os_stat *st, void *buf, size_t len)

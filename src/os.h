@@ -44,8 +44,6 @@ int64_t smem__os_now_ns(void);
 /* Now, in seconds since 1970. */
 int64_t smem__os_wall_seconds(void);
 
-/* The calling process's id. */
-unsigned long smem__os_process_id(void);
 
 /*
  * Opens the object NAME (a valid region name), creating an empty one if HOW
@@ -90,12 +88,38 @@ void smem__os_unmap(void *addr, uint64_t total);
  * may have removed it while we did not hold the gate). */
 int smem__os_unlink(smem__os_obj *o);
 
-/* Closes the object, releasing both locks. NULL is a no-op. */
+/*
+ * Closes the object, releasing its locks and beacons.  NULL is a no-op.
+ * In a child forked after the open, the object was already let go of at
+ * the fork (the child holds none of the parent's locks), and this only
+ * frees it.
+ */
 void smem__os_close(smem__os_obj *o);
 
-/* Closes a copy of the object inherited from the process that opened it
- * (after fork), leaving that process's locks alone. */
-void smem__os_close_inherited(smem__os_obj *o);
+/* 1 if O was opened by a parent of this process and let go of at the fork,
+ * else 0.  Cheap: for checks on fast paths. */
+int smem__os_inherited(const smem__os_obj *o);
+
+/*
+ * Waiting on a 32-bit word in the object's shared memory, across
+ * processes.  smem__os_wait sleeps while *ADDR == EXPECTED, until a wake,
+ * for at most TIMEOUT_NS; it may return early (a spurious wake, a signal),
+ * so callers re-check their condition.  Returns 0, or SMEM_ETIMEDOUT when
+ * the time ran out.  smem__os_wake_all wakes every process sleeping on
+ * ADDR.
+ */
+int smem__os_wait(smem__os_obj *o, const uint32_t *addr, uint32_t expected, int64_t timeout_ns);
+void smem__os_wake_all(smem__os_obj *o, uint32_t *addr);
+
+/*
+ * Beacons tell whether the holder of a lock in shared memory is alive.  An
+ * open lights beacon ID (a number unique to it, 1 to 2^62-1) for as long as
+ * it stays open; the OS puts it out when the open is closed or its process
+ * dies.  smem__os_beacon_lit says whether another open has beacon ID lit
+ * (1) or not (0); the caller's own beacon does not count.
+ */
+int smem__os_beacon_light(smem__os_obj *o, uint64_t id);
+int smem__os_beacon_lit(smem__os_obj *o, uint64_t id);
 
 /*
  * Looks at the object NAME without locking or changing it: fills *st and

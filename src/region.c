@@ -37,8 +37,8 @@ struct smem_region {
     enum smem_kind kind;
     int created;
     int persistent;
+    int rdonly;
     int timeout_ms;
-    unsigned long pid; /* the process that opened it */
     char name[SMEM_NAME_MAX + 1];
 };
 
@@ -264,7 +264,7 @@ int smem__region_open(const char *name, size_t size, enum smem_kind kind, const 
         return SMEM_ENOMEM;
     strcpy(r->name, name); /* length checked by smem_name_check */
     r->timeout_ms = o->timeout_ms ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
-    r->pid = smem__os_process_id();
+    r->rdonly = (o->flags & SMEM_RDONLY) != 0;
 
     int nocreate = (o->flags & (SMEM_NOCREATE | SMEM_RDONLY | SMEM_ANYKIND)) != 0;
     unsigned how = (nocreate || size == 0) ? 0 : SMEM__OS_CREATE;
@@ -315,15 +315,35 @@ const char *smem_region_name(const smem_region *r)
     return r ? r->name : NULL;
 }
 
+struct smem__os_obj *smem__region_obj(const smem_region *r)
+{
+    return r->obj;
+}
+
+int smem__region_timeout_ms(const smem_region *r)
+{
+    return r->timeout_ms;
+}
+
+int smem__region_rdonly(const smem_region *r)
+{
+    return r->rdonly;
+}
+
+int smem__region_ours(const smem_region *r)
+{
+    return !smem__os_inherited(r->obj);
+}
+
 void smem_region_close(smem_region *r)
 {
     if (!r)
         return;
     unmap(r);
-    if (r->pid != smem__os_process_id()) {
+    if (!smem__region_ours(r)) {
         /* A child closing a handle inherited across fork: the attachment
          * is the parent's, and stays. */
-        smem__os_close_inherited(r->obj);
+        smem__os_close(r->obj);
         free(r);
         return;
     }

@@ -44,4 +44,11 @@ _Static_assert(sizeof(smem__hdr) == SMEM__HDR_SIZE, "header size is part of the 
 int smem__region_open(const char *name, size_t size, enum smem_kind kind, const smem_opts *opts,
                       smem_region **out);
 
+/* For the layers built on regions. */
+struct smem__os_obj *smem__region_obj(const smem_region *r);
+int smem__region_timeout_ms(const smem_region *r);
+int smem__region_rdonly(const smem_region *r);
+/* 1 if the calling process opened R (not a child that inherited it). */
+int smem__region_ours(const smem_region *r);
+
 #endif

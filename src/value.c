@@ -1,0 +1,413 @@
+/*
+ * Values: one value of up to `capacity` bytes in a region, replaced
+ * atomically, read without locks, with change notification.
+ *
+ * Layout of the region's data (all offsets from smem_region_data):
+ *
+ *     0  smem__vhdr      capacity, the publish word, the writer lock
+ *   128  slot 0          seq, len, version, then capacity bytes (rounded to 64)
+ *   ...  slot 1
+ *
+ * Two slots, so that a writer never touches the value readers are reading:
+ * slot (pub & 1) holds the latest complete value, and a set writes the
+ * other slot, then increments `pub` to publish it.  Each slot is also a
+ * seqlock (seq odd while written), which catches the one race left: a
+ * reader still copying a slot after two further sets have begun to
+ * overwrite it.  A writer killed in mid-copy leaves only the unpublished
+ * slot odd; readers never look at it, and the next writer rewrites it.
+ *
+ * Writers are serialised by a lock word holding the id of the open that
+ * owns it.  Each writable open lights an OS beacon for its id (os.h); a
+ * writer that finds the lock held for a while by an owner whose beacon is
+ * out knows the owner died, and takes the lock over.
+ *
+ * Every number read from the region is checked before use: the index is
+ * masked to one bit, a length is compared with the capacity this process
+ * validated at open, and retries are bounded in time.
+ */
+#include "atomics.h"
+#include "os.h"
+#include "region.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define VHDR_SIZE 128
+#define SLOT_HDR_SIZE 64
+#define ALIGN64(n) (((n) + 63) & ~(uint64_t)63)
+
+/* How long a waiter spins before it sleeps, and a writer before it checks
+ * whether the lock's owner is alive. */
+#define WAIT_SPIN_NS 20000
+#define LOCK_SPIN_NS 20000
+/* A sleeping waiter wakes this often anyway, in case the writer that
+ * published a change died before waking anyone.  (A read-only handle
+ * cannot ask writers for a wake-up, so it polls faster.) */
+#define WAIT_SLICE_NS 1000000000
+#define WAIT_SLICE_RDONLY_NS 1000000
+/* A waiting writer rechecks the lock owner's beacon this often. */
+#define LOCK_SLICE_NS 2000000
+
+typedef struct smem__vhdr {
+    uint64_t capacity;  /*  0: fixed at creation */
+    uint32_t pub;       /*  8: +1 per set; slot (pub & 1) is current; futex word for waiters */
+    uint32_t sleepers;  /* 12: nonzero if a waiter may be asleep on pub */
+    uint8_t pad0[48];
+    /* The writers' line, apart from the readers' one above. */
+    uint64_t wlock;     /* 64: 0 free, else the owner's id */
+    uint32_t wlock_seq; /* 72: +1 per unlock that found waiters; futex word */
+    uint32_t wlock_waiters; /* 76: nonzero if a writer may be asleep on wlock_seq */
+    uint64_t next_id;   /* 80: the last id given to an open */
+    uint8_t pad1[40];
+} smem__vhdr;
+
+typedef struct smem__slot {
+    uint32_t seq;     /* even: stable; odd: being written */
+    uint32_t pad;
+    uint64_t len;     /* bytes of data */
+    uint64_t version; /* 0 only before the first set */
+    uint8_t pad1[40];
+    /* data follows */
+} smem__slot;
+
+_Static_assert(sizeof(smem__vhdr) == VHDR_SIZE, "value header is part of the layout");
+_Static_assert(sizeof(smem__slot) == SLOT_HDR_SIZE, "slot header is part of the layout");
+
+struct smem_value {
+    smem_region *region;
+    smem__vhdr *hdr;
+    unsigned char *slots; /* slot 0; slot 1 is slot_stride bytes later */
+    size_t capacity;      /* as validated at open: never re-read from the region */
+    size_t slot_stride;
+    uint64_t id;          /* this open's lock owner id; 0 for read-only handles */
+};
+
+static uint64_t region_size_for(uint64_t capacity)
+{
+    return VHDR_SIZE + 2 * (SLOT_HDR_SIZE + ALIGN64(capacity));
+}
+
+static smem__slot *slot_at(const smem_value *v, uint32_t pub)
+{
+    return (smem__slot *)(v->slots + (pub & 1) * v->slot_stride);
+}
+
+static unsigned char *slot_data(smem__slot *s)
+{
+    return (unsigned char *)s + SLOT_HDR_SIZE;
+}
+
+static int init_value(void *data, size_t size, void *arg)
+{
+    (void)size;
+    smem__vhdr *h = data; /* the region is zero-filled: both slots empty */
+    h->capacity = *(const size_t *)arg;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The writer lock                                                          */
+
+/* Takes the writer lock, waiting up to the open's timeout.  0, or
+ * SMEM_ETIMEDOUT.  The clock is read only once the lock is found busy. */
+static int wlock_take(smem_value *v)
+{
+    smem__vhdr *h = v->hdr;
+    smem__os_obj *obj = smem__region_obj(v->region);
+    int64_t spin_until = 0, deadline = 0;
+    for (;;) {
+        uint64_t owner = smem__load_relaxed_u64(&h->wlock);
+        if (owner == 0) {
+            if (smem__cas_acquire_u64(&h->wlock, 0, v->id))
+                return 0;
+            continue;
+        }
+        int64_t now = smem__os_now_ns();
+        if (spin_until == 0) {
+            spin_until = now + LOCK_SPIN_NS;
+            deadline = now + (int64_t)smem__region_timeout_ms(v->region) * 1000000;
+        }
+        if (now < spin_until) {
+            smem__cpu_relax();
+            continue;
+        }
+        /* Held for a while.  By a live open (perhaps another thread of
+         * ours, using this very handle), or by a dead one? */
+        if (owner != v->id && !smem__os_beacon_lit(obj, owner)) {
+            if (smem__cas_acquire_u64(&h->wlock, owner, v->id))
+                return 0; /* its unpublished slot is rewritten by this set */
+            continue;
+        }
+        if (now >= deadline)
+            return SMEM_ETIMEDOUT;
+        /* Sleep until an unlock, or a slice passes and the beacon is
+         * checked again.  Announce ourselves, then look at the lock again:
+         * our store and load and wlock_give's are all seq_cst, so either
+         * we see its unlock or it sees our announcement and wakes us. */
+        uint32_t seq = smem__load_acquire_u32(&h->wlock_seq);
+        smem__store_seq_cst_u32(&h->wlock_waiters, 1);
+        if (smem__load_seq_cst_u64(&h->wlock) != owner)
+            continue;
+        int64_t slice = deadline - now < LOCK_SLICE_NS ? deadline - now : LOCK_SLICE_NS;
+        smem__os_wait(obj, &h->wlock_seq, seq, slice);
+    }
+}
+
+static void wlock_give(smem_value *v)
+{
+    smem__vhdr *h = v->hdr;
+    /* seq_cst: the unlock is ordered before the look at the waiters flag
+     * (the other half is in wlock_take). */
+    smem__store_seq_cst_u64(&h->wlock, 0);
+    if (smem__load_seq_cst_u32(&h->wlock_waiters)) {
+        smem__store_relaxed_u32(&h->wlock_waiters, 0);
+        smem__fetch_add_release_u32(&h->wlock_seq, 1);
+        smem__os_wake_all(smem__region_obj(v->region), &h->wlock_seq);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Reading                                                                  */
+
+/*
+ * The seqlock read.  Copies the current value into BUF if it fits in
+ * BUFSIZE; always reports its length and version.  0, SMEM_E2BIG (not
+ * copied), SMEM_EBADREGION (a stable slot says something impossible), or
+ * SMEM_EAGAIN if writers kept changing the slot under us until the timeout
+ * (only a region being scribbled on can make that happen).
+ */
+static int read_current(smem_value *v, void *buf, size_t bufsize, size_t *len_out,
+                        uint64_t *version_out)
+{
+    smem__vhdr *h = v->hdr;
+    int64_t deadline = 0;
+    for (unsigned tries = 0;; tries++) {
+        /* Acquire on pub: the slot it names was complete when published. */
+        uint32_t pub = smem__load_acquire_u32(&h->pub);
+        smem__slot *s = slot_at(v, pub);
+        uint32_t s0 = smem__load_acquire_u32(&s->seq);
+        uint64_t len = smem__load_relaxed_u64(&s->len);
+        uint64_t version = smem__load_relaxed_u64(&s->version);
+        int fits = len <= v->capacity && len <= bufsize;
+        if (!(s0 & 1) && fits && len > 0)
+            smem__copy_from_shared(buf, slot_data(s), (size_t)len);
+        /* The copy before the second look at seq and pub (Boehm's seqlock
+         * reader: acquire fence, then relaxed loads). */
+        smem__fence_acquire();
+        uint32_t s1 = smem__load_relaxed_u32(&s->seq);
+        uint32_t pub1 = smem__load_relaxed_u32(&h->pub);
+        /* Unchanged seq: nobody wrote the slot while we read it.  Unchanged
+         * pub: it was still the published value, so versions never appear
+         * to go backwards (a slot can be rewritten and complete just
+         * before it is published). */
+        if (!(s0 & 1) && s0 == s1 && ((pub ^ pub1) & 1) == 0) {
+            if (len > v->capacity)
+                return SMEM_EBADREGION;
+            if (len_out)
+                *len_out = (size_t)len;
+            if (version_out)
+                *version_out = version;
+            return fits ? 0 : SMEM_E2BIG;
+        }
+        /* Changed under us: retry at once, a few times; then with pauses,
+         * within a time limit. */
+        if (tries < 64) {
+            smem__cpu_relax();
+            continue;
+        }
+        int64_t now = smem__os_now_ns();
+        if (deadline == 0)
+            deadline = now + (int64_t)smem__region_timeout_ms(v->region) * 1000000;
+        else if (now > deadline)
+            return SMEM_EAGAIN;
+        smem__os_wait(smem__region_obj(v->region), &h->pub, pub1, 100000);
+    }
+}
+
+int smem_value_get(smem_value *v, void *buf, size_t bufsize, size_t *len, uint64_t *version)
+{
+    if (!v || (!buf && bufsize > 0))
+        return SMEM_EINVAL;
+    return read_current(v, buf, bufsize, len, version);
+}
+
+uint64_t smem_value_version(smem_value *v)
+{
+    uint64_t version = 0;
+    if (v && read_current(v, NULL, 0, NULL, &version) == SMEM_EBADREGION)
+        return 0;
+    return version;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Writing                                                                  */
+
+int smem_value_set(smem_value *v, const void *data, size_t len)
+{
+    if (!v || (!data && len > 0))
+        return SMEM_EINVAL;
+    if (v->id == 0 || !smem__region_ours(v->region))
+        return SMEM_EBADF; /* read-only, or inherited across fork */
+    if (len > v->capacity)
+        return SMEM_E2BIG;
+    int rc = wlock_take(v);
+    if (rc < 0)
+        return rc;
+
+    smem__vhdr *h = v->hdr;
+    uint32_t pub = smem__load_relaxed_u32(&h->pub); /* only writers change it, and we hold the lock */
+    uint64_t version = smem__load_relaxed_u64(&slot_at(v, pub)->version) + 1;
+    smem__slot *s = slot_at(v, pub + 1);
+
+    /* Seqlock write: seq odd, release fence, payload, seq even with
+     * release.  A dead writer may have left seq odd: step past it. */
+    uint32_t seq = smem__load_relaxed_u32(&s->seq);
+    seq += (seq & 1) ? 1 : 0;
+    smem__store_relaxed_u32(&s->seq, seq + 1);
+    smem__fence_release();
+    smem__store_relaxed_u64(&s->len, len);
+    smem__store_relaxed_u64(&s->version, version);
+    if (len > 0)
+        smem__copy_to_shared(slot_data(s), data, len);
+    smem__store_release_u32(&s->seq, seq + 2);
+
+    /* Publish, then wake sleepers if any announced themselves.  The store
+     * and the load are seq_cst, and so are the waiter's announcement and
+     * its look at pub: either it sees the new pub, or we see it. */
+    smem__store_seq_cst_u32(&h->pub, pub + 1);
+    if (smem__load_seq_cst_u32(&h->sleepers)) {
+        smem__store_relaxed_u32(&h->sleepers, 0);
+        smem__os_wake_all(smem__region_obj(v->region), &h->pub);
+    }
+    wlock_give(v);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Waiting                                                                  */
+
+int smem_value_wait(smem_value *v, uint64_t seen, int timeout_ms)
+{
+    if (!v || timeout_ms < -1)
+        return SMEM_EINVAL;
+    smem__vhdr *h = v->hdr;
+    smem__os_obj *obj = smem__region_obj(v->region);
+    int64_t start = smem__os_now_ns();
+    int64_t deadline = timeout_ms < 0 ? INT64_MAX : start + (int64_t)timeout_ms * 1000000;
+
+    /* Spin first: a change that comes within microseconds is seen within
+     * nanoseconds, without the cost of sleeping and waking. */
+    int64_t spin_until = start + WAIT_SPIN_NS;
+    for (unsigned i = 0;; i++) {
+        if (smem_value_version(v) != seen)
+            return 0;
+        if ((i & 31) == 31) {
+            int64_t now = smem__os_now_ns();
+            if (now >= deadline)
+                return SMEM_ETIMEDOUT;
+            if (now >= spin_until)
+                break;
+        }
+        smem__cpu_relax();
+    }
+
+    int writable = !smem__region_rdonly(v->region);
+    int64_t slice = writable ? WAIT_SLICE_NS : WAIT_SLICE_RDONLY_NS;
+    for (;;) {
+        uint32_t pub = smem__load_acquire_u32(&h->pub);
+        if (smem_value_version(v) != seen)
+            return 0;
+        /* Announce the sleep, then check pub once more (see smem_value_set:
+         * either we see its new pub here, or it sees our announcement). */
+        if (writable) {
+            smem__store_seq_cst_u32(&h->sleepers, 1);
+            if (smem__load_seq_cst_u32(&h->pub) != pub)
+                continue;
+        }
+        int64_t left = deadline - smem__os_now_ns();
+        if (left <= 0)
+            return SMEM_ETIMEDOUT;
+        /* Returns at once if pub moved since we read it. */
+        smem__os_wait(obj, &h->pub, pub, left < slice ? left : slice);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Open and close                                                           */
+
+/* Checks what the region says about the value against what it must be,
+ * and keeps the checked figures in the handle. */
+static int adopt_layout(smem_value *v, size_t capacity)
+{
+    v->hdr = smem_region_data(v->region);
+    uint64_t stored = smem__load_relaxed_u64(&v->hdr->capacity);
+    if (stored > SMEM_VALUE_MAX || region_size_for(stored) != smem_region_size(v->region))
+        return SMEM_EBADREGION;
+    if (capacity != 0 && stored != capacity)
+        return SMEM_EMISMATCH;
+    v->capacity = (size_t)stored;
+    v->slot_stride = (size_t)(SLOT_HDR_SIZE + ALIGN64(stored));
+    v->slots = (unsigned char *)v->hdr + VHDR_SIZE;
+    return 0;
+}
+
+/* Gives this open an id that no other open has had, and lights its beacon. */
+static int take_id(smem_value *v)
+{
+    uint64_t id;
+    do
+        id = (smem__fetch_add_relaxed_u64(&v->hdr->next_id, 1) + 1) & (((uint64_t)1 << 62) - 1);
+    while (id == 0);
+    v->id = id;
+    return smem__os_beacon_light(smem__region_obj(v->region), id);
+}
+
+int smem_value_open(const char *name, size_t capacity, const smem_opts *opts, smem_value **out)
+{
+    static const smem_opts defaults;
+    if (!out)
+        return SMEM_EINVAL;
+    *out = NULL;
+    smem_opts o = opts ? *opts : defaults;
+    if (o.init || (o.flags & SMEM_ANYKIND))
+        return SMEM_EINVAL;
+    if (capacity > SMEM_VALUE_MAX)
+        return SMEM_E2BIG;
+    o.init = init_value;
+    o.init_arg = &capacity;
+
+    smem_value *v = calloc(1, sizeof *v);
+    if (!v)
+        return SMEM_ENOMEM;
+    size_t size = capacity ? (size_t)region_size_for(capacity) : 0;
+    int rc = smem__region_open(name, size, SMEM_KIND_VALUE, &o, &v->region);
+    if (rc == 0)
+        rc = adopt_layout(v, capacity);
+    if (rc == 0 && !(o.flags & SMEM_RDONLY))
+        rc = take_id(v);
+    if (rc < 0) {
+        smem_region_close(v->region);
+        free(v);
+        return rc;
+    }
+    *out = v;
+    return 0;
+}
+
+size_t smem_value_capacity(const smem_value *v)
+{
+    return v ? v->capacity : 0;
+}
+
+int smem_value_created(const smem_value *v)
+{
+    return v ? smem_region_created(v->region) : 0;
+}
+
+void smem_value_close(smem_value *v)
+{
+    if (!v)
+        return;
+    smem_region_close(v->region); /* puts the beacon out with the descriptor */
+    free(v);
+}
