@@ -298,9 +298,18 @@ int smem_value_wait(smem_value *v, uint64_t seen, int timeout_ms)
     /* Spin first: a change that comes within microseconds is seen within
      * nanoseconds, without the cost of sleeping and waking. */
     int64_t spin_until = start + WAIT_SPIN_NS;
+    uint32_t pub = smem__load_acquire_u32(&h->pub);
+    if (smem_value_version(v) != seen)
+        return 0;
     for (unsigned i = 0;; i++) {
-        if (smem_value_version(v) != seen)
-            return 0;
+        /* Every set moves pub: watch that one word (one cache line) and
+         * read the version only when it moves. */
+        uint32_t now_pub = smem__load_acquire_u32(&h->pub);
+        if (now_pub != pub) {
+            if (smem_value_version(v) != seen)
+                return 0;
+            pub = now_pub;
+        }
         if ((i & 31) == 31) {
             int64_t now = smem__os_now_ns();
             if (now >= deadline)
@@ -314,7 +323,7 @@ int smem_value_wait(smem_value *v, uint64_t seen, int timeout_ms)
     int writable = !smem__region_rdonly(v->region);
     int64_t slice = writable ? WAIT_SLICE_NS : WAIT_SLICE_RDONLY_NS;
     for (;;) {
-        uint32_t pub = smem__load_acquire_u32(&h->pub);
+        pub = smem__load_acquire_u32(&h->pub);
         if (smem_value_version(v) != seen)
             return 0;
         /* Announce the sleep, then check pub once more (see smem_value_set:
