@@ -21,6 +21,7 @@ check: all
 
 bench: all
 	$(BUILD)/bench/bench-region
+	$(BUILD)/bench/bench-value
 
 install: all
 	cmake --install $(BUILD)
