@@ -65,14 +65,15 @@ static int is_zero(const void *p, size_t n)
 }
 
 /* Copies a header out of shared memory, so that what is checked is what is
- * used.  The state is loaded with acquire ordering: it pairs with the
+ * used.  The state is loaded first, with acquire ordering: it pairs with the
  * creator's release store, so READY implies the rest of the region is
  * visible (the gate's syscalls order it too; this keeps it true without
  * relying on them). */
 static void copy_header(smem__hdr *h, const void *base)
 {
+    uint32_t state = smem__load_acquire_u32(&((const smem__hdr *)base)->state);
     memcpy(h, base, sizeof *h);
-    h->state = smem__load_acquire_u32(&((const smem__hdr *)base)->state);
+    h->state = state;
 }
 
 /*

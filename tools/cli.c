@@ -32,6 +32,18 @@ int cli_failf(const cli_cmd *cmd, const char *fmt, ...)
     return CLI_FAIL;
 }
 
+int cli_fail_name(const cli_cmd *cmd, const char *name, const char *fmt, ...)
+{
+    va_list ap;
+    fflush(stdout);
+    fprintf(stderr, "sharedmem: %s %s: ", cmd->name, name);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return CLI_FAIL;
+}
+
 int cli_usage(const cli_cmd *cmd, const char *fmt, ...)
 {
     va_list ap;
@@ -246,6 +258,19 @@ int cli_parse_size(const char *s, size_t *out, const char **why)
     return 0;
 }
 
+int cli_parse_capacity(const char *s, size_t *out, const char **why)
+{
+    size_t v;
+    if (cli_parse_size(s, &v, why) != 0)
+        return -1;
+    if (v > (size_t)SMEM_VALUE_MAX) {
+        *why = "larger than the maximum capacity of a value (1G)";
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
 int cli_parse_mode(const char *s, unsigned *out, const char **why)
 {
     unsigned v = 0;
@@ -313,12 +338,58 @@ const char *cli_state_name(enum smem_state state)
     return "bad";
 }
 
-void cli_json_string(FILE *f, const char *s)
+/* The length of the well-formed UTF-8 sequence at P (at most N bytes
+ * available) that starts with a byte >= 0x80, or 0 if there is none. */
+static size_t utf8_seq_len(const unsigned char *p, size_t n)
 {
-    const unsigned char *p = (const unsigned char *)s;
+    unsigned char b = p[0];
+    size_t need, i;
+    unsigned char lo = 0x80, hi = 0xbf; /* range of the second byte */
+
+    if (b >= 0xc2 && b <= 0xdf)
+        need = 2;
+    else if (b >= 0xe0 && b <= 0xef) {
+        need = 3;
+        if (b == 0xe0)
+            lo = 0xa0; /* no overlong forms */
+        else if (b == 0xed)
+            hi = 0x9f; /* no surrogates */
+    } else if (b >= 0xf0 && b <= 0xf4) {
+        need = 4;
+        if (b == 0xf0)
+            lo = 0x90; /* no overlong forms */
+        else if (b == 0xf4)
+            hi = 0x8f; /* at most U+10FFFF */
+    } else
+        return 0; /* 0x80-0xc1 and 0xf5-0xff never start a sequence */
+    if (n < need || p[1] < lo || p[1] > hi)
+        return 0;
+    for (i = 2; i < need; i++)
+        if (p[i] < 0x80 || p[i] > 0xbf)
+            return 0;
+    return need;
+}
+
+void cli_json_bytes(FILE *f, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    size_t i = 0;
+
     fputc('"', f);
-    for (; *p; p++) {
-        switch (*p) {
+    while (i < len) {
+        unsigned char c = p[i];
+        if (c >= 0x80) {
+            size_t n = utf8_seq_len(p + i, len - i);
+            if (n == 0) {
+                fprintf(f, "\\u%04x", c); /* a byte outside any sequence */
+                i++;
+            } else {
+                fwrite(p + i, 1, n, f);
+                i += n;
+            }
+            continue;
+        }
+        switch (c) {
         case '"': fputs("\\\"", f); break;
         case '\\': fputs("\\\\", f); break;
         case '\n': fputs("\\n", f); break;
@@ -327,11 +398,17 @@ void cli_json_string(FILE *f, const char *s)
         case '\b': fputs("\\b", f); break;
         case '\f': fputs("\\f", f); break;
         default:
-            if (*p < 0x20 || *p == 0x7f)
-                fprintf(f, "\\u%04x", *p);
+            if (c < 0x20 || c == 0x7f)
+                fprintf(f, "\\u%04x", c);
             else
-                fputc(*p, f);
+                fputc(c, f);
         }
+        i++;
     }
     fputc('"', f);
+}
+
+void cli_json_string(FILE *f, const char *s)
+{
+    cli_json_bytes(f, s, strlen(s));
 }

@@ -63,7 +63,7 @@ typedef struct cli_cmd {
 
 /* The commands (one cli_cmd per command, defined next to its code). */
 extern const cli_cmd cli_cmd_ls, cli_cmd_stat, cli_cmd_create, cli_cmd_rm, cli_cmd_gc,
-    cli_cmd_hold, cli_cmd_help, cli_cmd_version;
+    cli_cmd_get, cli_cmd_set, cli_cmd_watch, cli_cmd_hold, cli_cmd_help, cli_cmd_version;
 
 /* Finds a command by name (sharedmem.c); NULL if there is none. */
 const cli_cmd *cli_find_command(const char *name);
@@ -84,6 +84,10 @@ int cli_fail(const cli_cmd *cmd, const char *name, int err);
 /* Reports a failure with a message of our own; returns CLI_FAIL. */
 int cli_failf(const cli_cmd *cmd, const char *fmt, ...) CLI_PRINTF(2, 3);
 
+/* Reports a failure of CMD on region NAME with a message of our own,
+ * "sharedmem: CMD NAME: message"; returns CLI_FAIL. */
+int cli_fail_name(const cli_cmd *cmd, const char *name, const char *fmt, ...) CLI_PRINTF(3, 4);
+
 /* Reports a usage error of CMD (NULL for the tool itself) with the hint to
  * run --help; returns CLI_USAGE. */
 int cli_usage(const cli_cmd *cmd, const char *fmt, ...) CLI_PRINTF(2, 3);
@@ -96,6 +100,14 @@ int cli_check_name(const cli_cmd *cmd, const char *name);
  * MiB, GiB, TiB; powers of 1024).  Accepts 1 to SMEM_SIZE_MAX.  Returns 0,
  * or -1 with *why set to a short reason. */
 int cli_parse_size(const char *s, size_t *out, const char **why);
+
+/* Parses the capacity of a value: a size as above, at most SMEM_VALUE_MAX.
+ * Returns 0, or -1 with *why set to a short reason. */
+int cli_parse_capacity(const char *s, size_t *out, const char **why);
+
+/* The capacity of a value that `set --persist` or `hold` creates when no
+ * --capacity is given: the seed's block size. */
+#define CLI_DEFAULT_CAPACITY 4096
 
 /* Parses permission bits in octal, "640" or "0640", 1 to 0777.  Returns 0,
  * or -1 with *why set to a short reason. */
@@ -110,6 +122,15 @@ const char *cli_state_name(enum smem_state state);
 
 /* Writes S as a JSON string, quotes included. */
 void cli_json_string(FILE *f, const char *s);
+
+/* Writes the LEN bytes at P as a JSON string, quotes included.  The rule
+ * (documented in sharedmem(1), `get --json`): every well-formed UTF-8
+ * sequence (RFC 3629: no overlong forms, no surrogates, at most U+10FFFF)
+ * is copied as it is, except that '"' and '\\' are escaped, control
+ * characters U+0000-U+001F use \b \f \n \r \t or \u00XX, and DEL (0x7F)
+ * is \u007f; every byte that is not part of a well-formed sequence is
+ * written as \u00XX, XX being the byte in lowercase hexadecimal. */
+void cli_json_bytes(FILE *f, const void *p, size_t len);
 
 /* ---------------------------------------------------------------------- */
 /* The few operating-system services the tool needs (os-posix.c; a
@@ -127,11 +148,23 @@ long cli_os_pid(void);
 
 /* Stop requests (SIGINT, SIGTERM, SIGHUP on POSIX; Ctrl-C and console
  * close on Windows).  cli_os_stop_begin starts catching them (from then on
- * they are held until cli_os_stop_wait); cli_os_stop_wait sleeps, without
+ * they are held until cli_os_stop_wait or cli_os_stop_requested takes
+ * them); cli_os_stop_wait sleeps, without
  * busy-waiting, until one arrives and returns its number;
  * cli_os_stop_end restores the previous handling.  0 or -1 on error. */
 int cli_os_stop_begin(void);
 int cli_os_stop_wait(void);
 void cli_os_stop_end(void);
+
+/* Between cli_os_stop_begin and cli_os_stop_end: nonzero (on POSIX the
+ * signal's number) if a stop request has arrived, taking it if it is
+ * still pending, or 0 if none has.  Never blocks; for loops that wait on something else with a
+ * timeout (`watch`). */
+int cli_os_stop_requested(void);
+
+/* Puts the standard stream F (stdin or stdout) in binary mode, so that
+ * bytes pass unchanged (a no-op on POSIX; no CR-LF translation on
+ * Windows).  0, or -1 on error. */
+int cli_os_binary(FILE *f);
 
 #endif /* SHAREDMEM_CLI_H */

@@ -1,16 +1,25 @@
 /*
  * cmd-hold.c — `sharedmem hold`: keep a region open until told to stop.
+ *
+ * This is also the seed's "detached process": `sharedmem hold dllmemfilemap`
+ * creates the value that libdllshmem attaches to (4096 bytes) if it does
+ * not exist yet, and keeps it alive between the programs that use it.
  */
 #include "cli.h"
 
 #include <string.h>
 
-enum { HOLD_CREATE, HOLD_MODE };
+enum { HOLD_CREATE, HOLD_CAPACITY, HOLD_MODE };
 static const cli_opt hold_opts[] = {
-    {"create", 'c', "SIZE", "create a raw region of SIZE bytes if it is missing"},
-    {"mode", 'm', "MODE", "with --create: permission bits in octal (default 0600)"},
+    {"create", 'c', "SIZE", "if NAME is missing, create a raw region of SIZE bytes"},
+    {"capacity", 0, "SIZE", "if NAME is missing, create a value of this capacity"},
+    {"mode", 'm', "MODE", "permission bits of a new region or value (default 0600)"},
     {NULL, 0, NULL, NULL},
 };
+
+/* How often hold tries again when NAME appears or changes kind while it
+ * opens it (another process creating it at the same moment). */
+#define HOLD_TRIES 3
 
 static int run_hold(const cli_cmd *cmd, cli_args *a)
 {
@@ -18,30 +27,50 @@ static int run_hold(const cli_cmd *cmd, cli_args *a)
     const char *why = NULL;
     smem_opts opts;
     smem_region *r = NULL;
-    size_t size = 0;
-    int rc;
+    smem_value *v = NULL;
+    size_t size = 0, capacity = CLI_DEFAULT_CAPACITY;
+    int rc, tries;
 
     if ((rc = cli_check_name(cmd, name)) != CLI_OK)
         return rc;
     memset(&opts, 0, sizeof opts);
+    if (a->seen[HOLD_CREATE] && a->seen[HOLD_CAPACITY])
+        return cli_usage(cmd, "options '--create' and '--capacity' exclude each other");
     if (a->seen[HOLD_CREATE] && cli_parse_size(a->value[HOLD_CREATE], &size, &why) != 0)
         return cli_usage(cmd, "invalid size '%s': %s", a->value[HOLD_CREATE], why);
-    if (a->seen[HOLD_MODE]) {
-        if (!a->seen[HOLD_CREATE])
-            return cli_usage(cmd, "option '--mode' needs '--create'");
-        if (cli_parse_mode(a->value[HOLD_MODE], &opts.mode, &why) != 0)
-            return cli_usage(cmd, "invalid mode '%s': %s", a->value[HOLD_MODE], why);
-    }
-    /* Without --create: attach to an existing region of any kind, whatever
-     * its size.  With it: open-or-create a raw region of that size. */
-    opts.flags = a->seen[HOLD_CREATE] ? 0u : (unsigned)SMEM_ANYKIND;
+    if (a->seen[HOLD_CAPACITY] &&
+        cli_parse_capacity(a->value[HOLD_CAPACITY], &capacity, &why) != 0)
+        return cli_usage(cmd, "invalid capacity '%s': %s", a->value[HOLD_CAPACITY], why);
+    if (a->seen[HOLD_MODE] && cli_parse_mode(a->value[HOLD_MODE], &opts.mode, &why) != 0)
+        return cli_usage(cmd, "invalid mode '%s': %s", a->value[HOLD_MODE], why);
 
     /* Catch the stop signals before opening: one that arrives while the
      * open runs is held and ends the wait at once. */
     if (cli_os_stop_begin() != 0)
         return cli_failf(cmd, "cannot catch the stop signals");
 
-    rc = smem_region_open(name, size, &opts, &r);
+    if (a->seen[HOLD_CREATE]) {
+        /* Open-or-create a raw region of that size. */
+        rc = smem_region_open(name, size, &opts, &r);
+    } else {
+        /* Attach to an existing region of any kind and size; if there is
+         * none, create a value.  If another process creates NAME between
+         * the two opens (the value open then fails with SMEM_EMISMATCH if
+         * it made something else), attach to what it made. */
+        for (tries = 0; tries < HOLD_TRIES; tries++) {
+            smem_opts any = opts;
+            any.flags = SMEM_ANYKIND;
+            rc = smem_region_open(name, 0, &any, &r);
+            if (rc != SMEM_ENOENT)
+                break;
+            rc = smem_value_open(name, capacity, &opts, &v);
+            if (rc != SMEM_EMISMATCH)
+                break;
+        }
+        if (rc >= 0 && v && smem_value_created(v))
+            fprintf(stderr, "sharedmem: note: created %s, a value of %llu bytes\n", name,
+                    (unsigned long long)smem_value_capacity(v));
+    }
     if (rc < 0) {
         cli_os_stop_end();
         return cli_fail(cmd, name, rc);
@@ -51,6 +80,7 @@ static int run_hold(const cli_cmd *cmd, cli_args *a)
     cli_os_stop_wait();
 
     smem_region_close(r);
+    smem_value_close(v);
     cli_os_stop_end();
     fprintf(stderr, "released %s\n", name);
     return CLI_OK;
@@ -58,8 +88,8 @@ static int run_hold(const cli_cmd *cmd, cli_args *a)
 
 const cli_cmd cli_cmd_hold = {
     .name = "hold",
-    .args = "NAME [--create SIZE [--mode MODE]]",
-    .summary = "keep a region open until interrupted",
+    .args = "NAME [--capacity SIZE | --create SIZE] [--mode MODE]",
+    .summary = "keep a region open (creating a value if needed) until interrupted",
     .description =
         "Attaches to the region NAME and keeps it open, so that a region that is not\n"
         "persistent stays alive, until SIGINT (Ctrl-C), SIGTERM or SIGHUP; then\n"
@@ -68,15 +98,21 @@ const cli_cmd cli_cmd_hold = {
         "to release\" on stderr once the region is open, and \"released NAME\" at the\n"
         "end.\n"
         "\n"
-        "Without --create, NAME must exist; any kind of region (raw, value, map) of\n"
-        "any size is accepted.  With --create SIZE, opens NAME or creates it as a raw\n"
-        "region of SIZE bytes (an existing region must be a raw region of that size).\n"
+        "An existing NAME of any kind (raw region, value, map) and any size is\n"
+        "accepted.  If NAME does not exist, hold creates it as an empty value of\n"
+        "--capacity bytes (4096 by default, the block of the seed's DLL), not\n"
+        "persistent, and notes it on stderr; `sharedmem set` and `get`, and programs\n"
+        "using libdllshmem (for dllmemfilemap), can then use it while hold runs.\n"
+        "With --create SIZE instead, hold opens NAME or creates it as a raw region\n"
+        "of SIZE bytes (an existing region must then be a raw region of that size).\n"
+        "--mode gives the permission bits of what hold creates.\n"
         "If hold is killed (SIGKILL), a region that is not persistent becomes stale.",
     .opts = hold_opts,
     .exit_status = "0  the region was held and then released on a signal\n"
-                   "1  it could not be opened (e.g. no such region, another size)\n"
+                   "1  it could not be opened or created (e.g. another size or kind)\n"
                    "2  usage error",
     .example = "sharedmem hold jobs\n"
+               "sharedmem hold dllmemfilemap &\n"
                "sharedmem hold scratch --create 1M &",
     .min_args = 1,
     .max_args = 1,

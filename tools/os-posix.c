@@ -1,8 +1,9 @@
 /*
  * os-posix.c — THE OPERATING-SYSTEM-SPECIFIC PART of the `sharedmem` tool
- * (POSIX): user names, ids, and catching stop signals for `hold`.  All
- * other files of the tool use only the sharedmem API and standard C.  A
- * Windows build provides the same functions (cli.h) in os-win.c.
+ * (POSIX): user names, ids, binary streams, and catching stop signals for
+ * `hold` and `watch`.  All other files of the tool use only the sharedmem
+ * API and standard C.  A Windows build provides the same functions (cli.h)
+ * in os-win.c.
  */
 #include "cli.h"
 
@@ -50,6 +51,12 @@ int cli_os_is_mine(unsigned uid)
 long cli_os_pid(void)
 {
     return (long)getpid();
+}
+
+int cli_os_binary(FILE *f)
+{
+    (void)f; /* POSIX streams never translate bytes */
+    return 0;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -106,6 +113,30 @@ int cli_os_stop_wait(void)
         sigdelset(&wait_mask, stop_signals[i]);
     while (!stop_signo)
         sigsuspend(&wait_mask); /* returns after a handler ran */
+    return (int)stop_signo;
+}
+
+int cli_os_stop_requested(void)
+{
+    sigset_t pending, wait_mask;
+    size_t i;
+
+    if (stop_signo)
+        return (int)stop_signo;
+    if (sigpending(&pending) != 0)
+        return 0;
+    for (i = 0; i < NSTOP; i++) {
+        if (sigismember(&pending, stop_signals[i]) == 1) {
+            /* Let it in: with a stop signal pending and unblocked,
+             * sigsuspend runs the handler and returns at once. */
+            wait_mask = saved_mask;
+            for (i = 0; i < NSTOP; i++)
+                sigdelset(&wait_mask, stop_signals[i]);
+            while (!stop_signo)
+                sigsuspend(&wait_mask);
+            break;
+        }
+    }
     return (int)stop_signo;
 }
 

@@ -14,6 +14,9 @@
 #define WIN32_LEAN_AND_MEAN
 #include <windows.h>
 
+#include <fcntl.h>
+#include <io.h>
+
 int cli_os_user_name(unsigned uid, char *buf, size_t n)
 {
     (void)uid;
@@ -31,6 +34,11 @@ int cli_os_is_mine(unsigned uid)
 long cli_os_pid(void)
 {
     return (long)GetCurrentProcessId();
+}
+
+int cli_os_binary(FILE *f)
+{
+    return _setmode(_fileno(f), _O_BINARY) == -1 ? -1 : 0;
 }
 
 static HANDLE stop_event; /* set by the handler */
@@ -67,6 +75,12 @@ int cli_os_stop_wait(void)
 {
     WaitForSingleObject(stop_event, INFINITE);
     return (int)stop_type;
+}
+
+int cli_os_stop_requested(void)
+{
+    /* Not the event type itself: CTRL_C_EVENT is 0. */
+    return WaitForSingleObject(stop_event, 0) == WAIT_OBJECT_0 ? 1 : 0;
 }
 
 void cli_os_stop_end(void)

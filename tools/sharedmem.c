@@ -1,6 +1,6 @@
 /*
  * sharedmem.c — the `sharedmem` command: inspect and manage named shared
- * memory regions.  This file holds main(), the table of commands and the
+ * memory regions, and read, write and watch values.  This file holds main(), the table of commands and the
  * `help` and `version` commands; each other command lives in its own file.
  *
  * To add a command: write its cli_cmd (see cli.h) next to its code, declare
@@ -11,8 +11,9 @@
 #include <string.h>
 
 static const cli_cmd *const commands[] = {
-    &cli_cmd_ls,   &cli_cmd_stat, &cli_cmd_create,  &cli_cmd_rm,
-    &cli_cmd_gc,   &cli_cmd_hold, &cli_cmd_version, &cli_cmd_help,
+    &cli_cmd_ls,    &cli_cmd_stat, &cli_cmd_create, &cli_cmd_rm,      &cli_cmd_gc,
+    &cli_cmd_get,   &cli_cmd_set,  &cli_cmd_watch,  &cli_cmd_hold,    &cli_cmd_version,
+    &cli_cmd_help,
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -31,7 +32,8 @@ static void print_tool_help(FILE *f)
     fputs("Usage: sharedmem COMMAND [ARGS...]\n"
           "       sharedmem COMMAND --help\n"
           "\n"
-          "Inspects and manages the named shared memory regions of the sharedmem library.\n"
+          "Inspects and manages the named shared memory regions of the sharedmem library,\n"
+          "and reads, writes and watches the values kept in them.\n"
           "\n"
           "Commands:\n",
           f);
@@ -56,6 +58,8 @@ static void print_tool_help(FILE *f)
           "  sharedmem create jobs 1M --persist\n"
           "  sharedmem ls\n"
           "  sharedmem rm jobs\n"
+          "  sharedmem set status ready --persist\n"
+          "  sharedmem watch status\n"
           "\n"
           "See sharedmem(1) and sharedmem(3).\n",
           f);

@@ -1,7 +1,8 @@
 #!/bin/sh
 # test-cli.sh SHAREDMEM-BINARY — tests the `sharedmem` command-line tool.
 #
-# Plain POSIX sh plus grep, sed, awk and stat(1); exits 0 if every check
+# Plain POSIX sh plus grep, sed, awk, od, cmp and stat(1) (python3, if
+# present, also parses the JSON); exits 0 if every check
 # passes, 1 if one fails, 77 to skip (no /dev/shm).  Every region it makes
 # is named clitest-PID-* and is removed on exit.
 
@@ -137,6 +138,62 @@ expect_json() {
 
 nap() { sleep 0.1 2>/dev/null || sleep 1; }
 
+# expect_stdout FILE WHAT: stdout is byte for byte the content of FILE.
+expect_stdout() {
+    if cmp -s "$1" "$TMP/out"; then pass; else
+        fail "$2: stdout should be the bytes: $(od -An -c "$1" | tr -s ' \n' ' ' | cut -c1-120)"
+    fi
+}
+
+# expect_quiet WHAT: nothing on stdout nor stderr.
+expect_quiet() {
+    if [ -s "$TMP/out" ] || [ -s "$TMP/err" ]; then fail "$1: should print nothing"; else pass; fi
+}
+
+# json_num KEY: the number after "KEY": in the last stdout.
+json_num() {
+    sed -n "s/.*\"$1\":\([0-9][0-9]*\).*/\1/p" "$TMP/out"
+}
+
+# expect_json_parses FILE WHAT: every line of FILE is a JSON object (only
+# if python3 is there; the other checks do not need it).
+expect_json_parses() {
+    command -v python3 >/dev/null 2>&1 || return 0
+    if python3 -c '
+import json, sys
+for line in open(sys.argv[1], encoding="utf-8", errors="strict"):
+    assert isinstance(json.loads(line), dict)
+' "$1" 2>/dev/null; then pass; else fail "$2: not one valid JSON object per line"; fi
+}
+
+# wait_lines FILE N: waits up to 5 s until FILE has at least N lines.
+wait_lines() {
+    i=0
+    while [ "$(wc -l <"$1")" -lt "$2" ] && [ $i -lt 50 ]; do
+        nap
+        i=$((i + 1))
+    done
+    [ "$(wc -l <"$1")" -ge "$2" ]
+}
+
+# stop_in_time PID SIGNAL SECONDS: sends SIGNAL to PID and waits for it,
+# as wait_in_time.
+stop_in_time() {
+    kill -"$2" "$1"
+    wait_in_time "$1" "$3"
+}
+
+# wait_in_time PID SECONDS: waits for PID; kills it if it has not exited
+# SECONDS later (exit status 137).  Sets SRC.
+wait_in_time() {
+    (sleep "$2"; kill -9 "$1" 2>/dev/null) &
+    dog=$!
+    wait "$1"
+    SRC=$?
+    kill "$dog" 2>/dev/null
+    wait "$dog" 2>/dev/null
+}
+
 # start_hold NAME [ARGS...]: runs `hold NAME ARGS` in the background and
 # waits until it holds the region; sets HPID, and HERR to its stderr file.
 HOLDS=0
@@ -186,12 +243,12 @@ for h in --help -h help; do
     expect_rc 0 "$h"
     if head -n 1 "$TMP/out" | grep -q '^Usage: sharedmem '; then pass; else
         fail "$h prints a usage line"; fi
-    for c in ls stat create rm gc hold version help; do
+    for c in ls stat create rm gc get set watch hold version help; do
         expect_out "  $c " "$h lists $c"
     done
 done
 
-for c in ls stat create rm gc hold version help; do
+for c in ls stat create rm gc get set watch hold version help; do
     for form in "$c --help" "$c -h" "help $c"; do
         # shellcheck disable=SC2086
         run $form
@@ -208,7 +265,19 @@ for o in --persist --mode; do expect_out "$o" "create --help documents $o"; done
 run ls --help
 for o in --json --all; do expect_out "$o" "ls --help documents $o"; done
 run hold --help
-expect_out "--create" "hold --help documents --create"
+for o in --create --capacity --mode; do expect_out "$o" "hold --help documents $o"; done
+expect_out "4096" "hold --help gives the default capacity"
+run set --help
+for o in --persist --capacity --mode; do expect_out "$o" "set --help documents $o"; done
+expect_out "standard input" "set --help documents VALUE '-'"
+expect_out "4096" "set --help gives the default capacity"
+run get --help
+expect_out "--json" "get --help documents --json"
+expect_out "\\u00XX" "get --help documents the JSON rule for other bytes"
+run watch --help
+expect_out "--json" "watch --help documents --json"
+expect_out "only the latest" "watch --help says that changes may be coalesced"
+expect_out "SIGINT" "watch --help says how it stops"
 run gc --help
 expect_out "--dry-run" "gc --help documents --dry-run"
 run stat "$P-x" --help
@@ -260,8 +329,45 @@ for m in 8 0 00 1000 07777 abc "" 0x1ff 9 -600 "0640 "; do
     expect_usage "create with mode '$m'"
     if grep -q "invalid mode" "$TMP/err"; then pass; else fail "mode '$m': 'invalid mode' in the message"; fi
 done
-run hold "$P-u" --mode 0600
-expect_usage "hold --mode without --create"
+run hold "$P-u" --mode 0
+expect_usage "hold with an invalid mode"
+run hold "$P-u" --create 4K --capacity 4K
+expect_usage "hold with both --create and --capacity"
+for c in 0 12X 2G 1025M; do
+    run hold "$P-u" --capacity "$c"
+    expect_usage "hold with the capacity '$c'"
+    run set "$P-u" x --persist --capacity "$c"
+    expect_usage "set with the capacity '$c'"
+    if grep -q "invalid capacity" "$TMP/err"; then pass; else fail "capacity '$c': 'invalid capacity' in the message"; fi
+done
+run set "$P-u" x --capacity 64
+expect_usage "set --capacity without --persist"
+run set "$P-u" x --mode 0640
+expect_usage "set --mode without --persist"
+run set "$P-u" x --persist --mode 8
+expect_usage "set with an invalid mode"
+run set "$P-u"
+expect_usage "set without VALUE"
+run set "$P-u" a b
+expect_usage "set with two values"
+run set "$P-u" -x
+expect_usage "set with a VALUE that looks like an option"
+run get
+expect_usage "get without NAME"
+run get a b
+expect_usage "get with two names"
+run get "$P-u" --bogus
+expect_usage "get with an unknown option"
+run watch
+expect_usage "watch without NAME"
+run watch a b
+expect_usage "watch with two names"
+for c in get watch; do
+    run $c "bad/name"
+    expect_usage "$c with an invalid name"
+done
+run set "bad/name" x --persist
+expect_usage "set with an invalid name"
 expect_no_file "$P-u" "nothing created by a usage error"
 
 long=$(printf '%065d' 0)
@@ -420,9 +526,67 @@ for sig in TERM INT; do
     fi
 done
 
-run hold "$P-missing"
-expect_rc 1 "hold of a missing region"
-expect_err_line "sharedmem: hold $P-missing: no such region" "hold of a missing region"
+# Without --create, a missing NAME is created as a value of 4096 bytes
+# (the seed's detached process), that set and get use while hold runs.
+HV="$P-hv"
+if start_hold "$HV"; then
+    if grep -q "^sharedmem: note: created $HV, a value of 4096 bytes\$" "$HERR"; then pass; else
+        cp "$HERR" "$TMP/err"
+        fail "hold notes that it created $HV as a value of 4096 bytes"
+    fi
+    run stat "$HV" --json
+    expect_json "$TMP/out" "$HV" "value created by hold" '"kind":"value"' \
+        '"persistent":false' '"in_use":true' '"state":"ready"'
+    run get "$HV"
+    expect_rc 0 "get of a value never set"
+    expect_quiet "get of a value never set"
+    run get "$HV" --json
+    expect_json "$TMP/out" "$HV" "get --json of a value never set" '"length":0,' \
+        '"version":0,' '"value":""}'
+    run set "$HV" "while held"
+    expect_rc 0 "set without --persist of a held value"
+    expect_quiet "set of a held value"
+    printf '%s' "while held" >"$TMP/want"
+    run get "$HV"
+    expect_stdout "$TMP/want" "get of the value set while held"
+    # its capacity is 4096 bytes
+    head -c 4096 /dev/zero | tr '\000' 'x' >"$TMP/4096"
+    run set "$HV" - <"$TMP/4096"
+    expect_rc 0 "set of 4096 bytes into the value hold created"
+    { cat "$TMP/4096"; printf y; } >"$TMP/4097"
+    run set "$HV" - <"$TMP/4097"
+    expect_rc 1 "set of 4097 bytes into the value hold created"
+    expect_err_line "sharedmem: set $HV: standard input holds more than the capacity (4096 bytes); nothing was stored" \
+        "set of more than the capacity from stdin"
+    run get "$HV"
+    expect_stdout "$TMP/4096" "a set that was too large changed nothing"
+    stop_hold TERM
+    RC=$HRC LAST="hold $HV, then SIGTERM"
+    expect_rc 0 "hold of a value it created exits 0 on SIGTERM"
+    expect_no_file "$HV" "the value hold created goes with it"
+    run get "$HV"
+    expect_rc 1 "get after the holder is gone"
+    expect_err_line "sharedmem: get $HV: no such region" "get after the holder is gone"
+fi
+
+# --capacity and --mode for the value hold creates
+HC="$P-hc"
+if start_hold "$HC" --capacity 64 --mode 0640; then
+    if grep -q "^sharedmem: note: created $HC, a value of 64 bytes\$" "$HERR"; then pass; else
+        fail "hold --capacity 64 notes the capacity"; fi
+    mode=$(stat -c %a "$SHM/smem.$HC" 2>/dev/null)
+    if [ "$mode" = 640 ]; then pass; else fail "hold --mode 0640: the mode is '$mode'"; fi
+    run set "$HC" "$(printf '%064d' 7)"
+    expect_rc 0 "set of 64 bytes into a value of 64"
+    run set "$HC" "$(printf '%065d' 7)"
+    expect_rc 1 "set of 65 bytes into a value of 64"
+    expect_err_line "sharedmem: set $HC: the value (65 bytes) is larger than the capacity (64 bytes); nothing was stored" \
+        "set of more than the capacity"
+    stop_hold INT
+    RC=$HRC LAST="hold $HC --capacity 64, then SIGINT"
+    expect_rc 0 "hold --capacity exits 0 on SIGINT"
+    expect_no_file "$HC" "hold --capacity releases its value"
+fi
 
 # hold without --create attaches to an existing (persistent) region
 if start_hold "$A"; then
@@ -432,6 +596,249 @@ if start_hold "$A"; then
     RC=$HRC LAST="hold $A"
     expect_rc 0 "hold of an existing region exits 0"
     expect_file "$A" "releasing a persistent region keeps it"
+fi
+
+# ---------------------------------------------------------------------------
+# set and get
+
+V="$P-v"
+run set "$V" hello
+expect_rc 1 "set of a missing value without --persist"
+expect_err_line "sharedmem: set $V: no such region (add --persist to create it, or keep it alive with \`sharedmem hold $V\`)" \
+    "set of a missing value without --persist"
+expect_no_file "$V" "set without --persist creates nothing"
+
+run set "$V" hello --persist
+expect_rc 0 "set --persist of a new value"
+expect_quiet "set --persist"
+expect_file "$V" "set --persist creates a persistent value"
+run stat "$V" --json
+expect_json "$TMP/out" "$V" "value made by set --persist" '"kind":"value"' \
+    '"persistent":true' '"in_use":false' '"state":"ready"' '"mode":"0600"'
+run ls
+if awk -v n="$V" '$1 == n && $3 == "value"' "$TMP/out" | grep -q .; then pass; else
+    fail "ls shows the kind 'value'"; fi
+
+printf '%s' hello >"$TMP/want"
+run get "$V"
+expect_rc 0 "get"
+expect_stdout "$TMP/want" "get prints the bytes, no newline"
+if [ -s "$TMP/err" ]; then fail "get writes nothing on stderr"; else pass; fi
+
+run get "$V" --json
+expect_rc 0 "get --json"
+if [ "$(wc -l <"$TMP/out")" -eq 1 ]; then pass; else fail "get --json prints one line"; fi
+expect_json "$TMP/out" "$V" "get --json" '"length":5,' '"version":' '"value":"hello"}'
+expect_json_parses "$TMP/out" "get --json"
+v1=$(json_num version)
+
+run set "$V" "hello again"
+expect_rc 0 "set of an existing value"
+run get "$V" --json
+expect_json "$TMP/out" "$V" "get --json after a second set" '"length":11,' '"value":"hello again"'
+v2=$(json_num version)
+run set "$V" "third" --persist # no effect on an existing value
+expect_rc 0 "set --persist of an existing value"
+run get "$V" --json
+v3=$(json_num version)
+if [ -n "$v1" ] && [ -n "$v2" ] && [ -n "$v3" ] && [ "$v1" -gt 0 ] && [ "$v2" -gt "$v1" ] &&
+    [ "$v3" -gt "$v2" ]; then
+    pass
+else
+    fail "the version grows with each set ('$v1', '$v2', '$v3')"
+fi
+
+# binary bytes through standard input, exactly
+printf 'a\000b\377c\n\001"\\' >"$TMP/bin"
+run set "$V" - <"$TMP/bin"
+expect_rc 0 "set - from standard input"
+expect_quiet "set -"
+run get "$V"
+expect_stdout "$TMP/bin" "get returns the binary bytes that set - stored"
+run get "$V" --json
+expect_json "$TMP/out" "$V" "get --json of binary bytes" '"length":9,' \
+    '"value":"a\u0000b\u00ffc\n\u0001\"\\"}'
+expect_json_parses "$TMP/out" "get --json of binary bytes"
+v4=$(json_num version)
+if [ -n "$v4" ] && [ "$v4" -gt "$v3" ]; then pass; else fail "set - makes the version grow"; fi
+
+# UTF-8 is copied; bytes outside well-formed UTF-8 are \u00XX: a lone
+# continuation byte, an overlong form, a surrogate, beyond U+10FFFF, a
+# truncated sequence at the end
+printf 'caf\303\251 \342\202\254 \360\237\230\200 \t|\200|\300\257|\355\240\200|\364\220\200\200|\342\202' >"$TMP/utf"
+run set "$V" - <"$TMP/utf"
+run get "$V"
+expect_stdout "$TMP/utf" "get returns the UTF-8 bytes"
+run get "$V" --json
+printf '"value":"caf\303\251 \342\202\254 \360\237\230\200 \\t|\\u0080|\\u00c0\\u00af|\\u00ed\\u00a0\\u0080|\\u00f4\\u0090\\u0080\\u0080|\\u00e2\\u0082"}' >"$TMP/frag"
+if grep -F -q -f "$TMP/frag" "$TMP/out"; then pass; else
+    fail "get --json: UTF-8 copied, other bytes as \\u00XX ($(cat "$TMP/frag"))"; fi
+expect_json_parses "$TMP/out" "get --json of UTF-8 and stray bytes"
+
+# the empty value; a VALUE after "--" that begins with a dash
+run set "$V" ""
+expect_rc 0 "set of the empty value"
+run get "$V"
+expect_quiet "get of the empty value"
+run get "$V" --json
+expect_json "$TMP/out" "$V" "get --json of the empty value" '"length":0,' '"value":""}'
+v5=$(json_num version)
+if [ -n "$v5" ] && [ "$v5" -gt 0 ]; then pass; else fail "an empty value that was set has a version"; fi
+run set "$V" - </dev/null
+expect_rc 0 "set - of empty standard input"
+run set "$V" -- -x
+expect_rc 0 "set -- -x"
+printf '%s' -x >"$TMP/want"
+run get "$V"
+expect_stdout "$TMP/want" "get of a value that begins with a dash"
+
+# more than the capacity: exit 1, nothing changes
+W="$P-cap"
+run set "$W" 0123456789abcdef --persist --capacity 16 --mode 0640
+expect_rc 0 "set --persist --capacity 16 --mode 0640"
+mode=$(stat -c %a "$SHM/smem.$W" 2>/dev/null)
+if [ "$mode" = 640 ]; then pass; else fail "set --mode 0640: the mode is '$mode'"; fi
+run get "$W" --json
+wv=$(json_num version)
+run set "$W" 0123456789abcdefg
+expect_rc 1 "set of 17 bytes into a capacity of 16"
+expect_err_line "sharedmem: set $W: the value (17 bytes) is larger than the capacity (16 bytes); nothing was stored" \
+    "set of more than the capacity"
+printf '%s' 0123456789abcdefg >"$TMP/17"
+run set "$W" - <"$TMP/17"
+expect_rc 1 "set - of 17 bytes into a capacity of 16"
+expect_err_line "sharedmem: set $W: standard input holds more than the capacity (16 bytes); nothing was stored" \
+    "set - of more than the capacity"
+run get "$W" --json
+expect_json "$TMP/out" "$W" "nothing changed after sets that were too large" '"length":16,' \
+    '"value":"0123456789abcdef"}' "\"version\":$wv,"
+run set "$P-big" "longer than eight" --persist --capacity 8
+expect_rc 1 "set --persist of a new value larger than its capacity"
+expect_no_file "$P-big" "a new value too small for VALUE is not created"
+run set "$P-big" --persist --capacity 8 - <"$TMP/17"
+expect_rc 1 "set --persist - of a new value larger than its capacity"
+expect_no_file "$P-big" "a new value too small for standard input is not created"
+
+# another kind of region, a missing value
+run set "$A" x
+expect_rc 1 "set of a raw region"
+expect_err_line "sharedmem: set $A: exists with another size or kind" "set of a raw region"
+run get "$A"
+expect_rc 1 "get of a raw region"
+expect_err_line "sharedmem: get $A: exists with another size or kind" "get of a raw region"
+run stat "$A" --json
+expect_json "$TMP/out" "$A" "the raw region is untouched" '"kind":"region"'
+run get "$P-missing"
+expect_rc 1 "get of a missing value"
+expect_err_line "sharedmem: get $P-missing: no such region" "get of a missing value"
+if [ -s "$TMP/out" ]; then fail "a failed get prints nothing on stdout"; else pass; fi
+expect_no_file "$P-missing" "get never creates"
+run get "$P-missing" --json
+expect_rc 1 "get --json of a missing value"
+
+# ---------------------------------------------------------------------------
+# watch
+
+WOUT="$TMP/watch.out"
+WERR="$TMP/watch.err"
+# start_watch NAME [ARGS...]: watch in the background; sets WPID.
+start_watch() {
+    : >"$WOUT"
+    : >"$WERR"
+    "$BIN" watch "$@" >"$WOUT" 2>"$WERR" &
+    WPID=$!
+    PIDS="$PIDS $WPID"
+}
+# watch_fail WHAT
+watch_fail() {
+    LAST="sharedmem watch (background)" RC=-1
+    cp "$WOUT" "$TMP/out"
+    cp "$WERR" "$TMP/err"
+    fail "$1"
+}
+
+run set "$V" initial
+start_watch "$V"
+if wait_lines "$WOUT" 1; then pass; else watch_fail "watch prints the current value"; fi
+n=1
+for val in one "two words" three; do
+    run set "$V" "$val" # from another process
+    expect_rc 0 "set '$val' while watched"
+    n=$((n + 1))
+    if wait_lines "$WOUT" $n; then pass; else watch_fail "watch prints '$val'"; fi
+done
+printf 'initial\none\ntwo words\nthree\n' >"$TMP/want"
+if cmp -s "$TMP/want" "$WOUT"; then pass; else
+    watch_fail "watch prints each value on a line of its own"; fi
+stop_in_time "$WPID" INT 2
+RC=$SRC LAST="watch $V, then SIGINT"
+cp "$WERR" "$TMP/err"
+: >"$TMP/out"
+expect_rc 0 "watch exits 0 within 2 s of SIGINT"
+if [ -s "$WERR" ]; then fail "watch writes nothing on stderr"; else pass; fi
+expect_file "$V" "watch leaves a persistent value"
+
+# --json: one object per line; SIGTERM
+start_watch "$V" --json
+if wait_lines "$WOUT" 1; then pass; else watch_fail "watch --json prints the current value"; fi
+run set "$V" 'say "hi"
+bye'
+if wait_lines "$WOUT" 2; then pass; else watch_fail "watch --json prints a new value"; fi
+if [ "$(wc -l <"$WOUT")" -eq 2 ] && sed -n 2p "$WOUT" |
+    grep -F -q "{\"name\":\"$V\",\"length\":12,\"version\":" &&
+    sed -n 2p "$WOUT" | grep -F -q '"value":"say \"hi\"\nbye"}' &&
+    sed -n 1p "$WOUT" | grep -F -q '"value":"three"}'; then
+    pass
+else
+    watch_fail "watch --json prints one object per value, on one line"
+fi
+cp "$WOUT" "$TMP/out"
+expect_json_parses "$WOUT" "watch --json"
+wa=$(sed -n '1s/.*"version":\([0-9]*\).*/\1/p' "$WOUT")
+wb=$(sed -n '2s/.*"version":\([0-9]*\).*/\1/p' "$WOUT")
+if [ -n "$wa" ] && [ -n "$wb" ] && [ "$wb" -gt "$wa" ]; then pass; else
+    watch_fail "watch --json: the versions grow ('$wa', '$wb')"; fi
+stop_in_time "$WPID" TERM 2
+RC=$SRC LAST="watch $V --json, then SIGTERM"
+expect_rc 0 "watch exits 0 within 2 s of SIGTERM"
+
+# a watched value stays alive after its holder is gone
+WH="$P-wh"
+if start_hold "$WH"; then
+    start_watch "$WH"
+    if wait_lines "$WOUT" 1; then pass; else watch_fail "watch of a value never set"; fi
+    if [ "$(cat "$WOUT")" = "" ]; then pass; else
+        watch_fail "watch prints an empty line for a value never set"; fi
+    stop_hold TERM
+    expect_file "$WH" "a watched value outlives its holder"
+    run set "$WH" "still here"
+    expect_rc 0 "set of a value kept alive by watch"
+    if wait_lines "$WOUT" 2 && [ "$(sed -n 2p "$WOUT")" = "still here" ]; then pass; else
+        watch_fail "watch prints the value set after the holder left"; fi
+    stop_in_time "$WPID" INT 2
+    RC=$SRC LAST="watch $WH, then SIGINT"
+    expect_rc 0 "watch of a held value exits 0 on SIGINT"
+    expect_no_file "$WH" "the last watcher removes the value"
+fi
+
+run watch "$P-missing"
+expect_rc 1 "watch of a missing value"
+expect_err_line "sharedmem: watch $P-missing: no such region" "watch of a missing value"
+run watch "$A"
+expect_rc 1 "watch of a raw region"
+expect_err_line "sharedmem: watch $A: exists with another size or kind" "watch of a raw region"
+if [ -w /dev/full ]; then
+    "$BIN" watch "$V" >/dev/full 2>"$TMP/err" &
+    WPID=$!
+    PIDS="$PIDS $WPID"
+    wait_in_time "$WPID" 5 # it exits on its own at once
+    : >"$TMP/out"
+    RC=$SRC LAST="sharedmem watch $V >/dev/full"
+    if [ "$SRC" -eq 1 ] && grep -q "^sharedmem: watch $V: error writing the output\$" "$TMP/err"; then
+        pass
+    else
+        fail "watch reports a write error and exits 1"
+    fi
 fi
 
 # ---------------------------------------------------------------------------
@@ -484,9 +891,10 @@ expect_err_line "sharedmem: gc $P-missing: no such region" "gc of a missing regi
 # ---------------------------------------------------------------------------
 # the persistent region is removed last
 
-run rm "$A" "$P-k"
-expect_rc 0 "rm of two regions"
+run rm "$A" "$P-k" "$V" "$W"
+expect_rc 0 "rm of regions and values"
 expect_no_file "$A" "rm removes $A"
+expect_no_file "$V" "rm removes the value $V"
 
 echo "$CHECKS checks, $FAILS failed"
 [ "$FAILS" -eq 0 ]
