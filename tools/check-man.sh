@@ -1,10 +1,14 @@
 #!/bin/sh
-# check-man.sh MANDIR — checks that every man page in MANDIR renders without
-# a single groff warning, and that every ".so" page points at a page that
-# exists.  Exits 0 if all is well, 1 if not, 77 if groff is not installed.
+# check-man.sh MANDIR [INCLUDEDIR] — checks that every man page in MANDIR
+# renders without a single groff warning, and that every ".so" page points
+# at a page that exists.  With INCLUDEDIR, also checks that every function
+# the public headers there export (SMEM_API, DLLSHMEM_API) has a page
+# NAME.3 in MANDIR, itself or a ".so" to the page that documents it.
+# Exits 0 if all is well, 1 if not, 77 if groff is not installed.
 
 set -u
-dir=${1:?usage: check-man.sh MANDIR}
+dir=${1:?usage: check-man.sh MANDIR [INCLUDEDIR]}
+incdir=${2:-}
 
 if ! command -v groff >/dev/null 2>&1; then
     echo "SKIP: groff is not installed"
@@ -38,6 +42,33 @@ for page in "$dir"/*.[1-8]; do
         fails=$((fails + 1))
     fi
 done
+
+# Every exported function has a page that names it.
+if [ -n "$incdir" ]; then
+    funcs=$(cat "$incdir"/*.h |
+        sed -n -E 's/^(SMEM_API|DLLSHMEM_API) ([^(]*[ *])?([A-Za-z_][A-Za-z0-9_]*)\(.*/\3/p')
+    if [ -z "$funcs" ]; then
+        echo "FAIL: no exported function found in $incdir/*.h"
+        fails=$((fails + 1))
+    fi
+    for fn in $funcs; do
+        page="$dir/$fn.3"
+        if [ ! -f "$page" ]; then
+            echo "FAIL: $fn (exported by $incdir) has no page $fn.3"
+            fails=$((fails + 1))
+            continue
+        fi
+        first=$(head -n 1 "$page")
+        case "$first" in
+        ".so "*) page="$dir/${first##*/}" ;;
+        esac
+        if [ ! -f "$page" ] || ! grep -q -w -e "$fn" "$page"; then
+            echo "FAIL: $fn.3 leads to ${page##*/}, which does not mention $fn"
+            fails=$((fails + 1))
+        fi
+    done
+    echo "$(echo "$funcs" | wc -w) exported functions checked"
+fi
 
 if [ "$pages" -eq 0 ]; then
     echo "FAIL: no man pages in $dir"

@@ -149,17 +149,17 @@ long cli_os_pid(void);
 /* Stop requests (SIGINT, SIGTERM, SIGHUP on POSIX; Ctrl-C and console
  * close on Windows).  cli_os_stop_begin starts catching them (from then on
  * they are held until cli_os_stop_wait or cli_os_stop_requested takes
- * them); cli_os_stop_wait sleeps, without
- * busy-waiting, until one arrives and returns its number;
- * cli_os_stop_end restores the previous handling.  0 or -1 on error. */
+ * them); cli_os_stop_wait sleeps, without busy-waiting, until one arrives
+ * and returns its number; cli_os_stop_end restores the previous handling.
+ * 0 or -1 on error. */
 int cli_os_stop_begin(void);
 int cli_os_stop_wait(void);
 void cli_os_stop_end(void);
 
 /* Between cli_os_stop_begin and cli_os_stop_end: nonzero (on POSIX the
  * signal's number) if a stop request has arrived, taking it if it is
- * still pending, or 0 if none has.  Never blocks; for loops that wait on something else with a
- * timeout (`watch`). */
+ * still pending, or 0 if none has.  Never blocks: for loops that wait on
+ * something else with a timeout (`watch`). */
 int cli_os_stop_requested(void);
 
 /* Puts the standard stream F (stdin or stdout) in binary mode, so that

@@ -118,26 +118,20 @@ int cli_os_stop_wait(void)
 
 int cli_os_stop_requested(void)
 {
-    sigset_t pending, wait_mask;
+    sigset_t pending;
     size_t i;
+    int any = 0;
 
     if (stop_signo)
         return (int)stop_signo;
     if (sigpending(&pending) != 0)
         return 0;
-    for (i = 0; i < NSTOP; i++) {
-        if (sigismember(&pending, stop_signals[i]) == 1) {
-            /* Let it in: with a stop signal pending and unblocked,
-             * sigsuspend runs the handler and returns at once. */
-            wait_mask = saved_mask;
-            for (i = 0; i < NSTOP; i++)
-                sigdelset(&wait_mask, stop_signals[i]);
-            while (!stop_signo)
-                sigsuspend(&wait_mask);
-            break;
-        }
-    }
-    return (int)stop_signo;
+    for (i = 0; i < NSTOP; i++)
+        if (sigismember(&pending, stop_signals[i]) == 1)
+            any = 1;
+    /* Let it in: with a stop signal pending, cli_os_stop_wait's sigsuspend
+     * runs the handler and returns at once. */
+    return any ? cli_os_stop_wait() : 0;
 }
 
 void cli_os_stop_end(void)

@@ -691,6 +691,10 @@ expect_rc 0 "set -- -x"
 printf '%s' -x >"$TMP/want"
 run get "$V"
 expect_stdout "$TMP/want" "get of a value that begins with a dash"
+printf '%s' - >"$TMP/want"
+run set "$V" - <"$TMP/want"
+run get "$V"
+expect_stdout "$TMP/want" "a single dash stored through standard input"
 
 # more than the capacity: exit 1, nothing changes
 W="$P-cap"
@@ -718,6 +722,18 @@ expect_no_file "$P-big" "a new value too small for VALUE is not created"
 run set "$P-big" --persist --capacity 8 - <"$TMP/17"
 expect_rc 1 "set --persist - of a new value larger than its capacity"
 expect_no_file "$P-big" "a new value too small for standard input is not created"
+
+# hold of an existing value attaches to it, whatever its capacity, and
+# creates nothing
+if start_hold "$W" --capacity 8; then
+    if grep -q "note:" "$HERR"; then fail "hold of an existing value notes no creation"; else pass; fi
+    run stat "$W" --json
+    expect_json "$TMP/out" "$W" "held persistent value" '"kind":"value"' '"in_use":true'
+    stop_hold TERM
+    RC=$HRC LAST="hold $W"
+    expect_rc 0 "hold of an existing value exits 0"
+    expect_file "$W" "releasing a persistent value keeps it"
+fi
 
 # another kind of region, a missing value
 run set "$A" x
