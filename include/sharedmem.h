@@ -190,8 +190,9 @@ typedef struct smem_value smem_value;
 
 /*
  * Opens the value NAME, creating it if needed, like smem_region_open (same
- * options, except that opts->init must be NULL: a new value is empty, with
- * version 0, until its first set).  CAPACITY is the largest value it
+ * options, except that opts->init must be NULL and SMEM_ANYKIND is not
+ * allowed: SMEM_EINVAL; a new value is empty, with version 0, until its
+ * first set).  CAPACITY is the largest value it
  * holds: nonzero to create; 0 accepts an existing value's capacity; any
  * other capacity than the existing one gives SMEM_EMISMATCH, and so does a
  * region of another kind.  A capacity above SMEM_VALUE_MAX is SMEM_E2BIG.
@@ -217,20 +218,26 @@ SMEM_API int smem_value_set(smem_value *v, const void *data, size_t len);
  * *VERSION to its version (0: never set; every set makes it larger); LEN
  * and VERSION may be NULL.  If BUFSIZE is too small it returns SMEM_E2BIG
  * with *LEN set to the size needed.  Takes no lock and never waits for a
- * writer.  If the region's bytes were scribbled on by another process it
- * returns SMEM_EBADREGION rather than anything invalid.  Thread-safe.
+ * writer: if a value it is copying is overwritten under it (possible only
+ * when two sets complete during one copy), it copies the newer one.  If
+ * the region's bytes were scribbled on by another process it returns
+ * SMEM_EBADREGION, or SMEM_EAGAIN after the open's timeout_ms if they keep
+ * a copy from ever completing, rather than anything invalid.  Thread-safe.
  */
 SMEM_API int smem_value_get(smem_value *v, void *buf, size_t bufsize, size_t *len,
                             uint64_t *version);
 
-/* The current version alone (0 if never set); cheaper than a get. */
+/* The current version alone (0 if never set, or if the region is damaged);
+ * cheaper than a get. */
 SMEM_API uint64_t smem_value_version(smem_value *v);
 
 /*
  * Waits until the version differs from SEEN: returns 0 at once if it
  * already does, else as soon as a set (in any process) changes it, or
  * SMEM_ETIMEDOUT after TIMEOUT_MS milliseconds (-1: no limit).  Spins for
- * a few microseconds, then sleeps in the kernel.  Thread-safe.
+ * a few microseconds, then sleeps in the kernel, where a set wakes it.  A
+ * read-only handle (SMEM_RDONLY) cannot ask setters for a wake-up, so while
+ * it sleeps it looks again every millisecond.  Thread-safe.
  */
 SMEM_API int smem_value_wait(smem_value *v, uint64_t seen, int timeout_ms);
 
@@ -267,6 +274,7 @@ typedef struct smem_info {
     int error;          /* for SMEM_STATE_BAD: why (SMEM_EBADREGION, SMEM_EVERSION,
                            SMEM_EACCES for another user's object, ...); else 0 */
     size_t size;        /* usable bytes (0 if unknown) */
+    size_t capacity;    /* a value's capacity (0 for other kinds, or if unknown) */
     unsigned layout;    /* layout version found in the header */
     int persistent;     /* 1 if kept without users */
     int in_use;         /* 1 if at least one process has it open */

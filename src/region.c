@@ -21,6 +21,7 @@
 
 #include "atomics.h"
 #include "os.h"
+#include "value.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -413,8 +414,13 @@ int smem_region_stat(const char *name, smem_info *info)
     strcpy(info->name, name);
 
     smem__os_stat st;
+    struct {
+        smem__hdr h;
+        uint64_t data[1]; /* the start of the data: a kind's own header */
+    } peek;
     smem__hdr h;
-    rc = smem__os_peek(name, &st, &h, sizeof h);
+    rc = smem__os_peek(name, &st, &peek, sizeof peek);
+    h = peek.h;
     if (rc == SMEM_ENOENT)
         return rc;
     info->uid = st.uid;
@@ -434,6 +440,8 @@ int smem_region_stat(const char *name, smem_info *info)
         info->layout = h.layout;
         info->persistent = (h.flags & SMEM__HDR_PERSIST) != 0;
         info->created = h.created;
+        if (h.kind == SMEM_KIND_VALUE)
+            info->capacity = smem__value_capacity_in(peek.data[0], h.data_size);
     }
     if (is_stale(look, &h, st.others))
         info->state = SMEM_STATE_STALE;

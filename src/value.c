@@ -25,6 +25,8 @@
  * masked to one bit, a length is compared with the capacity this process
  * validated at open, and retries are bounded in time.
  */
+#include "value.h"
+
 #include "atomics.h"
 #include "os.h"
 #include "region.h"
@@ -344,13 +346,25 @@ int smem_value_wait(smem_value *v, uint64_t seen, int timeout_ms)
 /* ------------------------------------------------------------------------ */
 /* Open and close                                                           */
 
+/* Whether a region of DATA_SIZE usable bytes can hold a value of
+ * capacity STORED, as read from it. */
+static int capacity_fits(uint64_t stored, uint64_t data_size)
+{
+    return stored <= SMEM_VALUE_MAX && region_size_for(stored) == data_size;
+}
+
+size_t smem__value_capacity_in(uint64_t stored, uint64_t data_size)
+{
+    return capacity_fits(stored, data_size) ? (size_t)stored : 0;
+}
+
 /* Checks what the region says about the value against what it must be,
  * and keeps the checked figures in the handle. */
 static int adopt_layout(smem_value *v, size_t capacity)
 {
     v->hdr = smem_region_data(v->region);
     uint64_t stored = smem__load_relaxed_u64(&v->hdr->capacity);
-    if (stored > SMEM_VALUE_MAX || region_size_for(stored) != smem_region_size(v->region))
+    if (!capacity_fits(stored, smem_region_size(v->region)))
         return SMEM_EBADREGION;
     if (capacity != 0 && stored != capacity)
         return SMEM_EMISMATCH;
