@@ -77,6 +77,7 @@ static void print_info_json(FILE *f, const smem_info *info)
     fputs("{\"name\":", f);
     cli_json_string(f, info->name);
     fprintf(f, ",\"size\":%llu", (unsigned long long)info->size);
+    fprintf(f, ",\"capacity\":%llu", (unsigned long long)info->capacity);
     fputs(",\"kind\":", f);
     cli_json_string(f, cli_kind_name(info->kind));
     fprintf(f, ",\"persistent\":%s", info->persistent ? "true" : "false");
@@ -161,7 +162,9 @@ static int run_ls(const cli_cmd *cmd, cli_args *a)
         const smem_info *info = &l.v[i];
         ls_row *r = &rows[i];
         snprintf(r->col[COL_NAME], sizeof r->col[0], "%s", info->name);
-        snprintf(r->col[COL_SIZE], sizeof r->col[0], "%llu", (unsigned long long)info->size);
+        /* For a value, the size that matters to its users is its capacity. */
+        snprintf(r->col[COL_SIZE], sizeof r->col[0], "%llu",
+                 (unsigned long long)(info->capacity ? info->capacity : info->size));
         snprintf(r->col[COL_KIND], sizeof r->col[0], "%s", cli_kind_name(info->kind));
         snprintf(r->col[COL_PERSIST], sizeof r->col[0], "%s", info->persistent ? "yes" : "no");
         snprintf(r->col[COL_INUSE], sizeof r->col[0], "%s", info->in_use ? "yes" : "no");
@@ -195,8 +198,8 @@ const cli_cmd cli_cmd_ls = {
     .summary = "list the regions",
     .description =
         "Lists the regions of the current user, sorted by name, as a table with the\n"
-        "columns NAME, SIZE (usable bytes), KIND (region, value, map or unknown),\n"
-        "PERSIST (kept without users: yes/no), IN USE (some process has it open:\n"
+        "columns NAME, SIZE (usable bytes; for a value, its capacity), KIND (region,\n"
+        "value, map or unknown), PERSIST (kept without users: yes/no), IN USE (some process has it open:\n"
         "yes/no), STATE (ready, initialising, stale, or \"bad: reason\"), OWNER (user\n"
         "name, or uid if it has none) and MODE (octal permission bits).\n"
         "\n"
@@ -205,7 +208,8 @@ const cli_cmd cli_cmd_ls = {
         "removes it.  If there is no region, ls prints nothing.\n"
         "\n"
         "With --json, prints a JSON array (\"[]\" if empty) of objects with the keys\n"
-        "name, size, kind, persistent, in_use, state, error (null, or the code's name\n"
+        "name, size, capacity (a value's capacity, else 0), kind, persistent, in_use,\n"
+        "state, error (null, or the code's name\n"
         "such as \"SMEM_EACCES\" for a bad region), uid, owner (user name or null),\n"
         "mode (a string such as \"0600\"), created (seconds since 1970, 0 if\n"
         "unknown) and layout (the header's layout version).",
@@ -253,6 +257,10 @@ static int run_stat(const cli_cmd *cmd, cli_args *a)
     printf("%-11s %s\n", "kind:", cli_kind_name(info.kind));
     cli_format_size(info.size, buf, sizeof buf);
     printf("%-11s %llu (%s)\n", "size:", (unsigned long long)info.size, buf);
+    if (info.capacity) {
+        cli_format_size(info.capacity, buf, sizeof buf);
+        printf("%-11s %llu (%s)\n", "capacity:", (unsigned long long)info.capacity, buf);
+    }
     state_text(&info, buf, sizeof buf);
     printf("%-11s %s\n", "state:", buf);
     if (info.state == SMEM_STATE_BAD || info.error != 0)
@@ -284,7 +292,8 @@ const cli_cmd cli_cmd_stat = {
     .summary = "show the details of one region",
     .description =
         "Shows the details of the region NAME without attaching to it, as\n"
-        "\"key: value\" lines: name, kind, size, state, error (only for a bad\n"
+        "\"key: value\" lines: name, kind, size, capacity (values only), state,\n"
+        "error (only for a bad\n"
         "region), persistent, in use, owner, mode, created and layout.\n"
         "\n"
         "An object that exists but is not a usable region (damaged, made by another\n"
