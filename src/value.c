@@ -12,8 +12,9 @@
  * slot (pub & 1) holds the latest complete value, and a set writes the
  * other slot, then increments `pub` to publish it.  Each slot is also a
  * seqlock (seq odd while written), which catches the one race left: a
- * reader still copying a slot after two further sets have begun to
- * overwrite it.  A writer killed in mid-copy leaves only the unpublished
+ * reader still copying a slot after a second set has begun to overwrite
+ * it.  A slot also records the pub that publishes it, so that a reader
+ * never returns a value before it is published.  A writer killed in mid-copy leaves only the unpublished
  * slot odd; readers never look at it, and the next writer rewrites it.
  *
  * Writers are serialised by a lock word holding the id of the open that
@@ -65,7 +66,7 @@ typedef struct smem__vhdr {
 
 typedef struct smem__slot {
     uint32_t seq;     /* even: stable; odd: being written */
-    uint32_t pad;
+    uint32_t pubno;   /* the value of pub that publishes this slot's contents */
     uint64_t len;     /* bytes of data */
     uint64_t version; /* 0 only before the first set */
     uint8_t pad1[40];
@@ -188,6 +189,7 @@ static int read_current(smem_value *v, void *buf, size_t bufsize, size_t *len_ou
         uint32_t pub = smem__load_acquire_u32(&h->pub);
         smem__slot *s = slot_at(v, pub);
         uint32_t s0 = smem__load_acquire_u32(&s->seq);
+        uint32_t pubno = smem__load_relaxed_u32(&s->pubno);
         uint64_t len = smem__load_relaxed_u64(&s->len);
         uint64_t version = smem__load_relaxed_u64(&s->version);
         int fits = len <= v->capacity && len <= bufsize;
@@ -198,11 +200,13 @@ static int read_current(smem_value *v, void *buf, size_t bufsize, size_t *len_ou
         smem__fence_acquire();
         uint32_t s1 = smem__load_relaxed_u32(&s->seq);
         uint32_t pub1 = smem__load_relaxed_u32(&h->pub);
-        /* Unchanged seq: nobody wrote the slot while we read it.  Unchanged
-         * pub: it was still the published value, so versions never appear
-         * to go backwards (a slot can be rewritten and complete just
-         * before it is published). */
-        if (!(s0 & 1) && s0 == s1 && ((pub ^ pub1) & 1) == 0) {
+        /* Unchanged seq: nobody wrote the slot while we read it.  Its
+         * contents published by now (pub has reached pubno): a slot can be
+         * rewritten completely just before it is published, and returning
+         * that value early could make versions seem to go backwards.  pub
+         * may move on while we copy: the slot we read stays intact until
+         * a second set begins, which the seq check catches. */
+        if (!(s0 & 1) && s0 == s1 && (int32_t)(pub1 - pubno) >= 0) {
             if (len > v->capacity)
                 return SMEM_EBADREGION;
             if (len_out)
@@ -267,6 +271,7 @@ int smem_value_set(smem_value *v, const void *data, size_t len)
     seq += (seq & 1) ? 1 : 0;
     smem__store_relaxed_u32(&s->seq, seq + 1);
     smem__fence_release();
+    smem__store_relaxed_u32(&s->pubno, pub + 1);
     smem__store_relaxed_u64(&s->len, len);
     smem__store_relaxed_u64(&s->version, version);
     if (len > 0)
