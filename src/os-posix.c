@@ -403,6 +403,8 @@ void smem__os_wake_all(smem__os_obj *o, uint32_t *addr)
 
 int smem__os_beacon_light(smem__os_obj *o, uint64_t id)
 {
+    if (id == 0 || id >= ((uint64_t)1 << 62))
+        return SMEM_EINVAL;
     struct flock fl = {.l_type = F_RDLCK, .l_whence = SEEK_SET,
                        .l_start = BEACON_BASE + (off_t)id, .l_len = 1};
     return fcntl(o->fd, F_OFD_SETLK, &fl) < 0 ? -errno : 0;
@@ -410,6 +412,8 @@ int smem__os_beacon_light(smem__os_obj *o, uint64_t id)
 
 int smem__os_beacon_lit(smem__os_obj *o, uint64_t id)
 {
+    if (id == 0 || id >= ((uint64_t)1 << 62))
+        return 0; /* not an id: no beacon can be lit for it */
     struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET,
                        .l_start = BEACON_BASE + (off_t)id, .l_len = 1};
     if (fcntl(o->fd, F_OFD_GETLK, &fl) < 0)

@@ -36,6 +36,7 @@
 #include <string.h>
 
 #define VHDR_SIZE 128
+#define ID_MAX (((uint64_t)1 << 62) - 1) /* ids are 1 to ID_MAX (os.h: beacons) */
 #define SLOT_HDR_SIZE 64
 #define ALIGN64(n) (((n) + 63) & ~(uint64_t)63)
 
@@ -135,8 +136,9 @@ static int wlock_take(smem_value *v)
             continue;
         }
         /* Held for a while.  By a live open (perhaps another thread of
-         * ours, using this very handle), or by a dead one? */
-        if (owner != v->id && !smem__os_beacon_lit(obj, owner)) {
+         * ours, using this very handle), or by a dead one?  A word that
+         * is no id at all was scribbled: nobody can own it. */
+        if (owner != v->id && (owner > ID_MAX || !smem__os_beacon_lit(obj, owner))) {
             if (smem__cas_acquire_u64(&h->wlock, owner, v->id))
                 return 0; /* its unpublished slot is rewritten by this set */
             continue;
@@ -384,7 +386,7 @@ static int take_id(smem_value *v)
 {
     uint64_t id;
     do
-        id = (smem__fetch_add_relaxed_u64(&v->hdr->next_id, 1) + 1) & (((uint64_t)1 << 62) - 1);
+        id = (smem__fetch_add_relaxed_u64(&v->hdr->next_id, 1) + 1) & ID_MAX;
     while (id == 0);
     v->id = id;
     return smem__os_beacon_light(smem__region_obj(v->region), id);

@@ -1,0 +1,34 @@
+# Value-layer tests (smem_value_*): standalone programs like the others,
+# exit 0 = pass, 1 = fail, 77 = skip.  test_value_kit.c is not a test: it
+# holds helpers that each test_value_*.c includes.
+#
+#   value_api      every call and error path, one at a time; kinds; lifetime
+#   value_wait     wake-ups across processes and threads, timeouts
+#   value_stress   writer and reader processes, >1e6 checked reads
+#   value_kill     writers SIGKILLed (1,000 times) or stopped in mid-set
+#   value_progress readers make progress against a writer that never pauses
+#   value_threads  writer and reader threads of one process (run under TSan)
+#   value_garbage  garbage in the region's bytes: errors, never a crash/hang
+
+# name  timeout(s)
+set(SMEM_VALUE_TESTS
+  api       60
+  wait      120
+  stress    180
+  kill      300
+  progress  120
+  threads   180
+  garbage   300
+)
+
+list(LENGTH SMEM_VALUE_TESTS _n)
+math(EXPR _last "${_n} - 1")
+foreach(_i RANGE 0 ${_last} 2)
+  math(EXPR _j "${_i} + 1")
+  list(GET SMEM_VALUE_TESTS ${_i} _t)
+  list(GET SMEM_VALUE_TESTS ${_j} _timeout)
+  add_executable(test_value_${_t} test_value_${_t}.c)
+  target_link_libraries(test_value_${_t} PRIVATE smem_testkit Threads::Threads)
+  add_test(NAME value_${_t} COMMAND test_value_${_t})
+  set_tests_properties(value_${_t} PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT ${_timeout})
+endforeach()
