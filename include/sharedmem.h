@@ -208,8 +208,12 @@ SMEM_API int smem_value_open(const char *name, size_t capacity, const smem_opts 
  * processes are serialised; one killed in the middle of a set delays the
  * next writer by a moment and readers not at all.  A writer that stays
  * alive inside set (stopped by a debugger) makes others wait up to the
- * open's timeout_ms, then give SMEM_ETIMEDOUT.  SMEM_EBADF on a read-only
- * handle.  Thread-safe.
+ * open's timeout_ms, then give SMEM_ETIMEDOUT.  A set that overwrites a
+ * large value (16 KiB or more) soon after it went out of date first waits
+ * up to three times as long as copying that value in took (at most 10 ms),
+ * so that readers copying it can finish: writers setting large values
+ * back to back can slow down, but never starve readers.  SMEM_EBADF on a
+ * read-only handle.  Thread-safe.
  */
 SMEM_API int smem_value_set(smem_value *v, const void *data, size_t len);
 

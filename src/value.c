@@ -14,8 +14,11 @@
  * seqlock (seq odd while written), which catches the one race left: a
  * reader still copying a slot after a second set has begun to overwrite
  * it.  A slot also records the pub that publishes it, so that a reader
- * never returns a value before it is published.  A writer killed in mid-copy leaves only the unpublished
- * slot odd; readers never look at it, and the next writer rewrites it.
+ * never returns a value before it is published.  A writer killed in
+ * mid-copy leaves only the unpublished slot odd; readers never look at it,
+ * and the next writer rewrites it.  Writers of large values pace
+ * themselves so that a slow reader is not overtaken forever (see
+ * wait_for_slow_readers).
  *
  * Writers are serialised by a lock word holding the id of the open that
  * owns it.  Each writable open lights an OS beacon for its id (os.h); a
@@ -51,12 +54,20 @@
 #define WAIT_SLICE_RDONLY_NS 1000000
 /* A waiting writer rechecks the lock owner's beacon this often. */
 #define LOCK_SLICE_NS 2000000
+/* Pacing: before a set overwrites a slot holding at least PACE_MIN_BYTES,
+ * the slot must have been out of date for PACE_FACTOR times as long as its
+ * writer took to copy it in (at most PACE_MAX_NS), so that a reader who
+ * started copying it just before it went out of date can finish. */
+#define PACE_MIN_BYTES 16384
+#define PACE_FACTOR 3
+#define PACE_MAX_NS 10000000
 
 typedef struct smem__vhdr {
     uint64_t capacity;  /*  0: fixed at creation */
     uint32_t pub;       /*  8: +1 per set; slot (pub & 1) is current; futex word for waiters */
     uint32_t sleepers;  /* 12: nonzero if a waiter may be asleep on pub */
-    uint8_t pad0[48];
+    uint64_t published; /* 16: when a large value last went out of date (monotonic ns) */
+    uint8_t pad0[40];
     /* The writers' line, apart from the readers' one above. */
     uint64_t wlock;     /* 64: 0 free, else the owner's id */
     uint32_t wlock_seq; /* 72: +1 per unlock that found waiters; futex word */
@@ -70,7 +81,8 @@ typedef struct smem__slot {
     uint32_t pubno;   /* the value of pub that publishes this slot's contents */
     uint64_t len;     /* bytes of data */
     uint64_t version; /* 0 only before the first set */
-    uint8_t pad1[40];
+    uint64_t copy_ns; /* how long the writer took to copy a large value in, for pacing */
+    uint8_t pad1[32];
     /* data follows */
 } smem__slot;
 
@@ -250,6 +262,30 @@ uint64_t smem_value_version(smem_value *v)
 /* ------------------------------------------------------------------------ */
 /* Writing                                                                  */
 
+/*
+ * Pacing, for large values only.  A reader copying slot S may have loaded
+ * pub just before S went out of date; a set that overwrites S before that
+ * reader is done makes it start again.  A writer setting large values back
+ * to back could do that to a slower reader every time, so before it
+ * overwrites S it lets S be out of date for a few times as long as
+ * copying S in took.  Small values copy in nanoseconds: no pacing, no
+ * clock reads.  The figures come from shared memory: the wait is capped.
+ */
+static void wait_for_slow_readers(const smem__vhdr *h, const smem__slot *s)
+{
+    uint64_t copy_ns = smem__load_relaxed_u64(&s->copy_ns);
+    int64_t grace = copy_ns < PACE_MAX_NS / PACE_FACTOR ? (int64_t)copy_ns * PACE_FACTOR
+                                                           : PACE_MAX_NS;
+    int64_t until = (int64_t)smem__load_relaxed_u64(&h->published) + grace;
+    int64_t now = smem__os_now_ns();
+    if (until - now > PACE_MAX_NS) /* a time in the future: scribbled */
+        return;
+    while (now < until) {
+        smem__cpu_relax();
+        now = smem__os_now_ns();
+    }
+}
+
 int smem_value_set(smem_value *v, const void *data, size_t len)
 {
     if (!v || (!data && len > 0))
@@ -266,6 +302,13 @@ int smem_value_set(smem_value *v, const void *data, size_t len)
     uint32_t pub = smem__load_relaxed_u32(&h->pub); /* only writers change it, and we hold the lock */
     uint64_t version = smem__load_relaxed_u64(&slot_at(v, pub)->version) + 1;
     smem__slot *s = slot_at(v, pub + 1);
+    /* Pacing (see wait_for_slow_readers): time the copy of a large value;
+     * note when a large value goes out of date; give readers of the one
+     * about to be overwritten their time. */
+    int large_in = len >= PACE_MIN_BYTES;
+    int large_out = smem__load_relaxed_u64(&slot_at(v, pub)->len) >= PACE_MIN_BYTES;
+    if (smem__load_relaxed_u64(&s->len) >= PACE_MIN_BYTES)
+        wait_for_slow_readers(h, s);
 
     /* Seqlock write: seq odd, release fence, payload, seq even with
      * release.  A dead writer may have left seq odd: step past it. */
@@ -276,14 +319,19 @@ int smem_value_set(smem_value *v, const void *data, size_t len)
     smem__store_relaxed_u32(&s->pubno, pub + 1);
     smem__store_relaxed_u64(&s->len, len);
     smem__store_relaxed_u64(&s->version, version);
+    int64_t copy_start = large_in ? smem__os_now_ns() : 0;
     if (len > 0)
         smem__copy_to_shared(slot_data(s), data, len);
+    if (large_in)
+        smem__store_relaxed_u64(&s->copy_ns, (uint64_t)(smem__os_now_ns() - copy_start));
     smem__store_release_u32(&s->seq, seq + 2);
 
     /* Publish, then wake sleepers if any announced themselves.  The store
      * and the load are seq_cst, and so are the waiter's announcement and
      * its look at pub: either it sees the new pub, or we see it. */
     smem__store_seq_cst_u32(&h->pub, pub + 1);
+    if (large_out)
+        smem__store_relaxed_u64(&h->published, (uint64_t)smem__os_now_ns());
     if (smem__load_seq_cst_u32(&h->sleepers)) {
         smem__store_relaxed_u32(&h->sleepers, 0);
         smem__os_wake_all(smem__region_obj(v->region), &h->pub);
