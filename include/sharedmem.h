@@ -210,9 +210,10 @@ SMEM_API int smem_value_open(const char *name, size_t capacity, const smem_opts 
  * alive inside set (stopped by a debugger) makes others wait up to the
  * open's timeout_ms, then give SMEM_ETIMEDOUT.  A set that overwrites a
  * large value (16 KiB or more) soon after it went out of date first waits
- * up to three times as long as copying that value in took (at most 10 ms),
- * so that readers copying it can finish: writers setting large values
- * back to back can slow down, but never starve readers.  SMEM_EBADF on a
+ * until it has been out of date for three times as long as copying it in
+ * took, and for no less than copying it at 1 GB/s would take (10 ms at
+ * most), so that readers copying it can finish: writers setting large
+ * values back to back slow down rather than starve readers.  SMEM_EBADF on a
  * read-only handle.  Thread-safe.
  */
 SMEM_API int smem_value_set(smem_value *v, const void *data, size_t len);

@@ -56,10 +56,13 @@
 #define LOCK_SLICE_NS 2000000
 /* Pacing: before a set overwrites a slot holding at least PACE_MIN_BYTES,
  * the slot must have been out of date for PACE_FACTOR times as long as its
- * writer took to copy it in (at most PACE_MAX_NS), so that a reader who
- * started copying it just before it went out of date can finish. */
+ * writer took to copy it in, and at least as long as copying it at
+ * PACE_BYTES_PER_US would take (at most PACE_MAX_NS), so that a reader who
+ * started copying it just before it went out of date can finish, even into
+ * memory that is not in its cache. */
 #define PACE_MIN_BYTES 16384
 #define PACE_FACTOR 3
+#define PACE_BYTES_PER_US 1024
 #define PACE_MAX_NS 10000000
 
 typedef struct smem__vhdr {
@@ -198,6 +201,7 @@ static int read_current(smem_value *v, void *buf, size_t bufsize, size_t *len_ou
 {
     smem__vhdr *h = v->hdr;
     int64_t deadline = 0;
+    unsigned stuck = 0;
     for (unsigned tries = 0;; tries++) {
         /* Acquire on pub: the slot it names was complete when published. */
         uint32_t pub = smem__load_acquire_u32(&h->pub);
@@ -229,6 +233,13 @@ static int read_current(smem_value *v, void *buf, size_t bufsize, size_t *len_ou
                 *version_out = version;
             return fits ? 0 : SMEM_E2BIG;
         }
+        /* A writer only ever writes the slot that pub does not name.  So
+         * if pub did not move at all while the slot it names failed the
+         * checks, no writer is at work: the region was scribbled on.
+         * (A few tries, not one, for safety's sake.) */
+        stuck = pub1 == pub ? stuck + 1 : 0;
+        if (stuck >= 8)
+            return SMEM_EBADREGION;
         /* Changed under us: retry at once, a few times; then with pauses,
          * within a time limit. */
         if (tries < 64) {
@@ -271,11 +282,14 @@ uint64_t smem_value_version(smem_value *v)
  * copying S in took.  Small values copy in nanoseconds: no pacing, no
  * clock reads.  The figures come from shared memory: the wait is capped.
  */
-static void wait_for_slow_readers(const smem__vhdr *h, const smem__slot *s)
+static void wait_for_slow_readers(const smem__vhdr *h, const smem__slot *s, uint64_t len)
 {
     uint64_t copy_ns = smem__load_relaxed_u64(&s->copy_ns);
-    int64_t grace = copy_ns < PACE_MAX_NS / PACE_FACTOR ? (int64_t)copy_ns * PACE_FACTOR
-                                                           : PACE_MAX_NS;
+    uint64_t by_writer = copy_ns < PACE_MAX_NS / PACE_FACTOR ? copy_ns * PACE_FACTOR : PACE_MAX_NS;
+    uint64_t by_size = len < (uint64_t)PACE_MAX_NS * PACE_BYTES_PER_US / 1000
+                           ? len * 1000 / PACE_BYTES_PER_US
+                           : PACE_MAX_NS;
+    int64_t grace = (int64_t)(by_writer > by_size ? by_writer : by_size);
     int64_t until = (int64_t)smem__load_relaxed_u64(&h->published) + grace;
     int64_t now = smem__os_now_ns();
     if (until - now > PACE_MAX_NS) /* a time in the future: scribbled */
@@ -305,10 +319,11 @@ int smem_value_set(smem_value *v, const void *data, size_t len)
     /* Pacing (see wait_for_slow_readers): time the copy of a large value;
      * note when a large value goes out of date; give readers of the one
      * about to be overwritten their time. */
-    int large_in = len >= PACE_MIN_BYTES;
-    int large_out = smem__load_relaxed_u64(&slot_at(v, pub)->len) >= PACE_MIN_BYTES;
-    if (smem__load_relaxed_u64(&s->len) >= PACE_MIN_BYTES)
-        wait_for_slow_readers(h, s);
+    int timing = len >= PACE_MIN_BYTES;
+    int retiring_large = smem__load_relaxed_u64(&slot_at(v, pub)->len) >= PACE_MIN_BYTES;
+    uint64_t overwritten_len = smem__load_relaxed_u64(&s->len);
+    if (overwritten_len >= PACE_MIN_BYTES)
+        wait_for_slow_readers(h, s, overwritten_len);
 
     /* Seqlock write: seq odd, release fence, payload, seq even with
      * release.  A dead writer may have left seq odd: step past it. */
@@ -319,10 +334,10 @@ int smem_value_set(smem_value *v, const void *data, size_t len)
     smem__store_relaxed_u32(&s->pubno, pub + 1);
     smem__store_relaxed_u64(&s->len, len);
     smem__store_relaxed_u64(&s->version, version);
-    int64_t copy_start = large_in ? smem__os_now_ns() : 0;
+    int64_t copy_start = timing ? smem__os_now_ns() : 0;
     if (len > 0)
         smem__copy_to_shared(slot_data(s), data, len);
-    if (large_in)
+    if (timing)
         smem__store_relaxed_u64(&s->copy_ns, (uint64_t)(smem__os_now_ns() - copy_start));
     smem__store_release_u32(&s->seq, seq + 2);
 
@@ -330,7 +345,7 @@ int smem_value_set(smem_value *v, const void *data, size_t len)
      * and the load are seq_cst, and so are the waiter's announcement and
      * its look at pub: either it sees the new pub, or we see it. */
     smem__store_seq_cst_u32(&h->pub, pub + 1);
-    if (large_out)
+    if (retiring_large)
         smem__store_relaxed_u64(&h->published, (uint64_t)smem__os_now_ns());
     if (smem__load_seq_cst_u32(&h->sleepers)) {
         smem__store_relaxed_u32(&h->sleepers, 0);

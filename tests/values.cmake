@@ -32,3 +32,7 @@ foreach(_i RANGE 0 ${_last} 2)
   add_test(NAME value_${_t} COMMAND test_value_${_t})
   set_tests_properties(value_${_t} PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT ${_timeout})
 endforeach()
+
+# Measures the CPU time of each get against a writer that never pauses:
+# other tests competing for the two cores would blur that.
+set_tests_properties(value_progress PROPERTIES RUN_SERIAL TRUE)
