@@ -211,9 +211,10 @@ SMEM_API int smem_value_open(const char *name, size_t capacity, const smem_opts 
  * open's timeout_ms, then give SMEM_ETIMEDOUT.  A set that overwrites a
  * large value (16 KiB or more) soon after it went out of date first waits
  * until it has been out of date for three times as long as copying it in
- * took, and for no less than copying it at 1 GB/s would take (10 ms at
- * most), so that readers copying it can finish: writers setting large
- * values back to back slow down rather than starve readers.  SMEM_EBADF on a
+ * took, for no less than copying it at 1 GB/s would take, and for as long
+ * as a reader that kept losing the race asked for (10 ms at most), so that
+ * readers copying it can finish: writers setting large values back to back
+ * slow down rather than starve readers.  (A read-only handle cannot ask.)  SMEM_EBADF on a
  * read-only handle.  Thread-safe.
  */
 SMEM_API int smem_value_set(smem_value *v, const void *data, size_t len);

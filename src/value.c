@@ -70,7 +70,8 @@ typedef struct smem__vhdr {
     uint32_t pub;       /*  8: +1 per set; slot (pub & 1) is current; futex word for waiters */
     uint32_t sleepers;  /* 12: nonzero if a waiter may be asleep on pub */
     uint64_t published; /* 16: when a large value last went out of date (monotonic ns) */
-    uint8_t pad0[40];
+    uint64_t reader_need; /* 24: how long a reader that kept losing needs (ns), for pacing */
+    uint8_t pad0[32];
     /* The writers' line, apart from the readers' one above. */
     uint64_t wlock;     /* 64: 0 free, else the owner's id */
     uint32_t wlock_seq; /* 72: +1 per unlock that found waiters; futex word */
@@ -196,13 +197,27 @@ static void wlock_give(smem_value *v)
  * SMEM_EAGAIN if writers kept changing the slot under us until the timeout
  * (only a region being scribbled on can make that happen).
  */
+/* A reader that keeps losing the race to writers of large values tells
+ * them how long it needs (see wait_for_slow_readers).  A read-only handle
+ * cannot write to the region: it relies on the writers' own estimate. */
+static void ask_writers_for_time(smem_value *v, int64_t attempt_ns)
+{
+    if (smem__region_rdonly(v->region) || attempt_ns <= 0)
+        return;
+    uint64_t need = 2 * (uint64_t)attempt_ns;
+    if (need > smem__load_relaxed_u64(&v->hdr->reader_need))
+        smem__store_relaxed_u64(&v->hdr->reader_need, need);
+}
+
 static int read_current(smem_value *v, void *buf, size_t bufsize, size_t *len_out,
                         uint64_t *version_out)
 {
     smem__vhdr *h = v->hdr;
-    int64_t deadline = 0;
+    int64_t deadline = 0, started = 0;
     unsigned stuck = 0;
     for (unsigned tries = 0;; tries++) {
+        if (tries >= 2) /* losing: time the attempt, to tell the writers */
+            started = smem__os_now_ns();
         /* Acquire on pub: the slot it names was complete when published. */
         uint32_t pub = smem__load_acquire_u32(&h->pub);
         smem__slot *s = slot_at(v, pub);
@@ -240,6 +255,8 @@ static int read_current(smem_value *v, void *buf, size_t bufsize, size_t *len_ou
         stuck = pub1 == pub ? stuck + 1 : 0;
         if (stuck >= 8)
             return SMEM_EBADREGION;
+        if (started && pub1 != pub)
+            ask_writers_for_time(v, smem__os_now_ns() - started);
         /* Changed under us: retry at once, a few times; then with pauses,
          * within a time limit. */
         if (tries < 64) {
@@ -282,14 +299,22 @@ uint64_t smem_value_version(smem_value *v)
  * copying S in took.  Small values copy in nanoseconds: no pacing, no
  * clock reads.  The figures come from shared memory: the wait is capped.
  */
-static void wait_for_slow_readers(const smem__vhdr *h, const smem__slot *s, uint64_t len)
+static void wait_for_slow_readers(smem__vhdr *h, const smem__slot *s, uint64_t len)
 {
     uint64_t copy_ns = smem__load_relaxed_u64(&s->copy_ns);
     uint64_t by_writer = copy_ns < PACE_MAX_NS / PACE_FACTOR ? copy_ns * PACE_FACTOR : PACE_MAX_NS;
     uint64_t by_size = len < (uint64_t)PACE_MAX_NS * PACE_BYTES_PER_US / 1000
                            ? len * 1000 / PACE_BYTES_PER_US
                            : PACE_MAX_NS;
-    int64_t grace = (int64_t)(by_writer > by_size ? by_writer : by_size);
+    /* A reader that kept losing the race said how long it needs; honour
+     * it, and let it shrink a little each time, so that one slow reader
+     * does not slow the writers down for ever. */
+    uint64_t need = smem__load_relaxed_u64(&h->reader_need);
+    if (need > 0)
+        smem__store_relaxed_u64(&h->reader_need, need - need / 8);
+    need = need < PACE_MAX_NS ? need : PACE_MAX_NS;
+    uint64_t most = by_writer > by_size ? by_writer : by_size;
+    int64_t grace = (int64_t)(most > need ? most : need);
     int64_t until = (int64_t)smem__load_relaxed_u64(&h->published) + grace;
     int64_t now = smem__os_now_ns();
     if (until - now > PACE_MAX_NS) /* a time in the future: scribbled */
