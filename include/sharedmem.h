@@ -243,7 +243,8 @@ SMEM_API uint64_t smem_value_version(smem_value *v);
  * SMEM_ETIMEDOUT after TIMEOUT_MS milliseconds (-1: no limit).  Spins for
  * a few microseconds, then sleeps in the kernel, where a set wakes it.  A
  * read-only handle (SMEM_RDONLY) cannot ask setters for a wake-up, so while
- * it sleeps it looks again every millisecond.  Thread-safe.
+ * it sleeps it looks again every millisecond.  A damaged region gives the
+ * error smem_value_get would give.  Thread-safe.
  */
 SMEM_API int smem_value_wait(smem_value *v, uint64_t seen, int timeout_ms);
 

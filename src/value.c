@@ -210,7 +210,7 @@ static void ask_writers_for_time(smem_value *v, int64_t attempt_ns)
 }
 
 static int read_current(smem_value *v, void *buf, size_t bufsize, size_t *len_out,
-                        uint64_t *version_out)
+                        uint64_t *version_out, uint32_t *pubno_out)
 {
     smem__vhdr *h = v->hdr;
     int64_t deadline = 0, started = 0;
@@ -246,6 +246,8 @@ static int read_current(smem_value *v, void *buf, size_t bufsize, size_t *len_ou
                 *len_out = (size_t)len;
             if (version_out)
                 *version_out = version;
+            if (pubno_out)
+                *pubno_out = pubno;
             return fits ? 0 : SMEM_E2BIG;
         }
         /* A writer only ever writes the slot that pub does not name.  So
@@ -276,13 +278,13 @@ int smem_value_get(smem_value *v, void *buf, size_t bufsize, size_t *len, uint64
 {
     if (!v || (!buf && bufsize > 0))
         return SMEM_EINVAL;
-    return read_current(v, buf, bufsize, len, version);
+    return read_current(v, buf, bufsize, len, version, NULL);
 }
 
 uint64_t smem_value_version(smem_value *v)
 {
     uint64_t version = 0;
-    if (v && read_current(v, NULL, 0, NULL, &version) == SMEM_EBADREGION)
+    if (v && read_current(v, NULL, 0, NULL, &version, NULL) == SMEM_EBADREGION)
         return 0;
     return version;
 }
@@ -392,21 +394,23 @@ int smem_value_wait(smem_value *v, uint64_t seen, int timeout_ms)
     int64_t start = smem__os_now_ns();
     int64_t deadline = timeout_ms < 0 ? INT64_MAX : start + (int64_t)timeout_ms * 1000000;
 
+    /* The version read comes with the value of pub that published it
+     * (the slot's pubno).  Every set moves pub, so from here on "the
+     * version changed" is "pub moved off pubno": one word to watch. */
+    uint64_t version = 0;
+    uint32_t pubno = 0;
+    int rc = read_current(v, NULL, 0, NULL, &version, &pubno);
+    if (rc < 0 && rc != SMEM_E2BIG) /* E2BIG: the value, not copied (no buffer) */
+        return rc;
+    if (version != seen)
+        return 0;
+
     /* Spin first: a change that comes within microseconds is seen within
      * nanoseconds, without the cost of sleeping and waking. */
     int64_t spin_until = start + WAIT_SPIN_NS;
-    uint32_t pub = smem__load_acquire_u32(&h->pub);
-    if (smem_value_version(v) != seen)
-        return 0;
     for (unsigned i = 0;; i++) {
-        /* Every set moves pub: watch that one word (one cache line) and
-         * read the version only when it moves. */
-        uint32_t now_pub = smem__load_acquire_u32(&h->pub);
-        if (now_pub != pub) {
-            if (smem_value_version(v) != seen)
-                return 0;
-            pub = now_pub;
-        }
+        if (smem__load_acquire_u32(&h->pub) != pubno)
+            return 0;
         if ((i & 31) == 31) {
             int64_t now = smem__os_now_ns();
             if (now >= deadline)
@@ -420,21 +424,17 @@ int smem_value_wait(smem_value *v, uint64_t seen, int timeout_ms)
     int writable = !smem__region_rdonly(v->region);
     int64_t slice = writable ? WAIT_SLICE_NS : WAIT_SLICE_RDONLY_NS;
     for (;;) {
-        pub = smem__load_acquire_u32(&h->pub);
-        if (smem_value_version(v) != seen)
-            return 0;
-        /* Announce the sleep, then check pub once more (see smem_value_set:
-         * either we see its new pub here, or it sees our announcement). */
-        if (writable) {
+        /* Announce the sleep, then look at pub (see smem_value_set: either
+         * we see its new pub here, or it sees our announcement). */
+        if (writable)
             smem__store_seq_cst_u32(&h->sleepers, 1);
-            if (smem__load_seq_cst_u32(&h->pub) != pub)
-                continue;
-        }
+        if (smem__load_seq_cst_u32(&h->pub) != pubno)
+            return 0;
         int64_t left = deadline - smem__os_now_ns();
         if (left <= 0)
             return SMEM_ETIMEDOUT;
-        /* Returns at once if pub moved since we read it. */
-        smem__os_wait(obj, &h->pub, pub, left < slice ? left : slice);
+        /* Returns at once if pub has moved off pubno. */
+        smem__os_wait(obj, &h->pub, pubno, left < slice ? left : slice);
     }
 }
 
