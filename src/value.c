@@ -190,13 +190,6 @@ static void wlock_give(smem_value *v)
 /* ------------------------------------------------------------------------ */
 /* Reading                                                                  */
 
-/*
- * The seqlock read.  Copies the current value into BUF if it fits in
- * BUFSIZE; always reports its length and version.  0, SMEM_E2BIG (not
- * copied), SMEM_EBADREGION (a stable slot says something impossible), or
- * SMEM_EAGAIN if writers kept changing the slot under us until the timeout
- * (only a region being scribbled on can make that happen).
- */
 /* A reader that keeps losing the race to writers of large values tells
  * them how long it needs (see wait_for_slow_readers).  A read-only handle
  * cannot write to the region: it relies on the writers' own estimate. */
@@ -209,6 +202,14 @@ static void ask_writers_for_time(smem_value *v, int64_t attempt_ns)
         smem__store_relaxed_u64(&v->hdr->reader_need, need);
 }
 
+/*
+ * The seqlock read.  Copies the current value into BUF if it fits in
+ * BUFSIZE; always reports its length, its version and the value of pub
+ * that published it (for smem_value_wait).  0, SMEM_E2BIG (not
+ * copied), SMEM_EBADREGION (a stable slot says something impossible), or
+ * SMEM_EAGAIN if writers kept changing the slot under us until the timeout
+ * (only a region being scribbled on can make that happen).
+ */
 static int read_current(smem_value *v, void *buf, size_t bufsize, size_t *len_out,
                         uint64_t *version_out, uint32_t *pubno_out)
 {
