@@ -10,8 +10,7 @@
 #   value_threads  writer and reader threads of one process (run under TSan)
 #   value_garbage  garbage in the region's bytes: errors, never a crash/hang
 
-# name  timeout(s)
-set(SMEM_VALUE_TESTS
+smem_add_tests(value_
   api       60
   wait      120
   stress    180
@@ -20,18 +19,6 @@ set(SMEM_VALUE_TESTS
   threads   180
   garbage   300
 )
-
-list(LENGTH SMEM_VALUE_TESTS _n)
-math(EXPR _last "${_n} - 1")
-foreach(_i RANGE 0 ${_last} 2)
-  math(EXPR _j "${_i} + 1")
-  list(GET SMEM_VALUE_TESTS ${_i} _t)
-  list(GET SMEM_VALUE_TESTS ${_j} _timeout)
-  add_executable(test_value_${_t} test_value_${_t}.c)
-  target_link_libraries(test_value_${_t} PRIVATE smem_testkit Threads::Threads)
-  add_test(NAME value_${_t} COMMAND test_value_${_t})
-  set_tests_properties(value_${_t} PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT ${_timeout})
-endforeach()
 
 # Measures the CPU time of each get against a writer that never pauses:
 # other tests competing for the two cores would blur that.
