@@ -4,6 +4,7 @@ BUILD ?= build
 JOBS ?= 2
 MAKEFLAGS += --no-print-directory
 CMAKE_FLAGS ?=
+CTEST_FLAGS ?=
 
 .PHONY: all demo check bench install clean
 
@@ -17,7 +18,7 @@ demo: $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j$(JOBS) --target demo
 
 check: all
-	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
+	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS) $(CTEST_FLAGS)
 
 bench: all
 	$(BUILD)/bench/bench-region
