@@ -1,0 +1,730 @@
+/*
+ * The OS layer on Windows.  An object NAME is a set of named kernel
+ * objects in the session's Local\ namespace:
+ *
+ *   Local\smem.NAME          a pagefile-backed section: an OS prefix (below),
+ *                            then the region the portable layers see
+ *   Local\smem.NAME.gate     a mutex: the gate.  A holder that dies leaves
+ *                            it "abandoned", which the next waiter is
+ *                            given as owned (WAIT_ABANDONED)
+ *   Local\smem.NAME.wake     a semaphore that smem__os_wait sleeps on
+ *   Local\smem.NAME.b.ID     an event that exists while beacon ID is lit
+ *
+ * Windows destroys a named object when its last handle closes, so the
+ * section's own handle count is the users lock: every attached open keeps
+ * one handle, and a process that dies loses its handles.  A region
+ * therefore never outlives its last user (SMEM_PERSIST needs a holder,
+ * such as `sharedmem hold`), and a name cannot be removed while someone
+ * still has it open.
+ *
+ * Every object is created with a security descriptor that gives the
+ * calling user, and nobody else, access; an object that exists with any
+ * other owner or access list is refused (SMEM_EACCES).
+ */
+#include "os.h"
+
+#include "sharedmem.h"
+
+#include <windows.h>
+#include <aclapi.h>
+#include <winternl.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * The first bytes of every section belong to this layer.  TOTAL is the
+ * size the region layer asked for (Windows rounds a section up to pages,
+ * and the region layer checks its header against the exact size).
+ * WAITERS counts processes that may be asleep on the wake semaphore.
+ * Like every byte in the section, all of it may be garbage: TOTAL is
+ * checked against the section's real size before use.
+ */
+typedef struct os_prefix {
+    uint64_t magic;
+    uint64_t total;
+    uint32_t mode;
+    volatile LONG waiters;
+    unsigned char reserved[40];
+} os_prefix;
+
+#define PREFIX_SIZE 64 /* keeps the region 64-byte aligned in the view */
+#define PREFIX_MAGIC UINT64_C(0x58494665724d6d53) /* "SmMreFIX" */
+_Static_assert(sizeof(os_prefix) == PREFIX_SIZE, "the OS prefix is 64 bytes");
+
+#define OBJ_PREFIX L"Local\\smem."
+#define NAME_CAP 128 /* OBJ_PREFIX + SMEM_NAME_MAX + ".b." + 16 hex digits */
+
+struct smem__os_obj {
+    HANDLE gate;           /* the mutex, always open */
+    int gate_held;         /* owned by the calling thread */
+    HANDLE section;        /* NULL while the object is new (see reset) */
+    os_prefix *ctl;        /* a view of the whole section, or NULL */
+    uint64_t section_size; /* bytes in that view */
+    HANDLE wake;           /* the semaphore, opened at first use */
+    HANDLE beacon;         /* our beacon event, or NULL */
+    WCHAR name[NAME_CAP];  /* Local\smem.NAME */
+};
+
+/* ------------------------------------------------------------------------ */
+/* Errors, clocks, names                                                    */
+
+/* The one place where Win32 errors become SMEM_E* codes. */
+static int win_error(DWORD e)
+{
+    switch (e) {
+    case ERROR_FILE_NOT_FOUND:
+    case ERROR_PATH_NOT_FOUND:
+        return SMEM_ENOENT;
+    case ERROR_ACCESS_DENIED:
+    case ERROR_PRIVILEGE_NOT_HELD:
+        return SMEM_EACCES;
+    case ERROR_ALREADY_EXISTS:
+        return SMEM_EEXIST;
+    case ERROR_INVALID_HANDLE: /* the name belongs to another kind of object */
+        return SMEM_EBADREGION;
+    case ERROR_NOT_ENOUGH_MEMORY:
+    case ERROR_OUTOFMEMORY:
+        return SMEM_ENOMEM;
+    case ERROR_COMMITMENT_LIMIT:
+    case ERROR_DISK_FULL:
+        return SMEM_ENOSPC;
+    case ERROR_INVALID_PARAMETER:
+        return SMEM_EINVAL;
+    case ERROR_TOO_MANY_OPEN_FILES:
+    case ERROR_NO_SYSTEM_RESOURCES:
+        return SMEM_EMFILE;
+    case ERROR_FILENAME_EXCED_RANGE:
+        return SMEM_ENAMETOOLONG;
+    case ERROR_BUSY:
+        return SMEM_EBUSY;
+    default:
+        return SMEM_EIO;
+    }
+}
+
+static int last_error(void)
+{
+    return win_error(GetLastError());
+}
+
+int64_t smem__os_now_ns(void)
+{
+    static LARGE_INTEGER freq; /* constant after boot; a racy first fill is harmless */
+    if (freq.QuadPart == 0)
+        QueryPerformanceFrequency(&freq);
+    LARGE_INTEGER t;
+    QueryPerformanceCounter(&t);
+    int64_t s = t.QuadPart / freq.QuadPart, rest = t.QuadPart % freq.QuadPart;
+    return s * 1000000000 + rest * 1000000000 / freq.QuadPart;
+}
+
+int64_t smem__os_wall_seconds(void)
+{
+    FILETIME ft; /* 100 ns units since 1601 */
+    GetSystemTimeAsFileTime(&ft);
+    uint64_t t = ((uint64_t)ft.dwHighDateTime << 32) | ft.dwLowDateTime;
+    return (int64_t)(t / 10000000) - INT64_C(11644473600);
+}
+
+/* Milliseconds for a wait that must end by DEADLINE_NS, rounded up so that
+ * a short wait still sleeps rather than spinning. */
+static DWORD ms_until(int64_t deadline_ns)
+{
+    int64_t left = deadline_ns - smem__os_now_ns();
+    if (left <= 0)
+        return 0;
+    int64_t ms = (left + 999999) / 1000000;
+    return ms > 0x7fffffff ? 0x7fffffff : (DWORD)ms;
+}
+
+/* OBJ_PREFIX NAME SUFFIX, widened (a checked name is ASCII). */
+static void object_name(WCHAR *out, const char *name, const WCHAR *suffix)
+{
+    size_t n = wcslen(OBJ_PREFIX);
+    memcpy(out, OBJ_PREFIX, n * sizeof(WCHAR));
+    for (size_t i = 0; name[i] && i < SMEM_NAME_MAX; i++)
+        out[n++] = (WCHAR)(unsigned char)name[i];
+    for (size_t i = 0; suffix[i] && n < NAME_CAP - 1; i++)
+        out[n++] = suffix[i];
+    out[n] = 0;
+}
+
+/* O's base name with SUFFIX appended, into OUT (NAME_CAP wide chars). */
+static void sibling_name(WCHAR *out, const smem__os_obj *o, const WCHAR *suffix)
+{
+    size_t n = wcslen(o->name);
+    memcpy(out, o->name, n * sizeof(WCHAR));
+    for (size_t i = 0; suffix[i] && n < NAME_CAP - 1; i++)
+        out[n++] = suffix[i];
+    out[n] = 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Security: the calling user only                                          */
+
+static struct {
+    INIT_ONCE once;
+    int error;             /* 0, or why the descriptor could not be made */
+    PSID user;             /* points into token_user */
+    SECURITY_ATTRIBUTES sa;
+    SECURITY_DESCRIPTOR sd;
+    union {
+        TOKEN_USER tu;
+        unsigned char bytes[SECURITY_MAX_SID_SIZE + sizeof(TOKEN_USER)];
+    } token_user;
+    union {
+        ACL acl;
+        unsigned char bytes[sizeof(ACL) + sizeof(ACCESS_ALLOWED_ACE) + SECURITY_MAX_SID_SIZE];
+    } dacl;
+} sec = {.once = INIT_ONCE_STATIC_INIT};
+
+static BOOL CALLBACK make_security(PINIT_ONCE once, PVOID param, PVOID *ctx)
+{
+    (void)once;
+    (void)param;
+    (void)ctx;
+    HANDLE token;
+    DWORD len;
+    if (!OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token)) {
+        sec.error = last_error();
+        return TRUE;
+    }
+    BOOL ok = GetTokenInformation(token, TokenUser, &sec.token_user, sizeof sec.token_user, &len);
+    CloseHandle(token);
+    sec.user = sec.token_user.tu.User.Sid;
+    /* Owner: the user (not the Administrators group an elevated token
+     * would put there by default); access: the user, with everything. */
+    if (!ok || !InitializeAcl(&sec.dacl.acl, sizeof sec.dacl, ACL_REVISION) ||
+        !AddAccessAllowedAce(&sec.dacl.acl, ACL_REVISION, GENERIC_ALL, sec.user) ||
+        !InitializeSecurityDescriptor(&sec.sd, SECURITY_DESCRIPTOR_REVISION) ||
+        !SetSecurityDescriptorOwner(&sec.sd, sec.user, FALSE) ||
+        !SetSecurityDescriptorDacl(&sec.sd, TRUE, &sec.dacl.acl, FALSE)) {
+        sec.error = last_error();
+        return TRUE;
+    }
+    sec.sa.nLength = sizeof sec.sa;
+    sec.sa.lpSecurityDescriptor = &sec.sd;
+    sec.sa.bInheritHandle = FALSE;
+    return TRUE;
+}
+
+static SECURITY_ATTRIBUTES *user_only(int *err)
+{
+    InitOnceExecuteOnce(&sec.once, make_security, NULL, NULL);
+    *err = sec.error;
+    return sec.error ? NULL : &sec.sa;
+}
+
+/* 1 if every entry of DACL allows access to the user and nothing else. */
+static int dacl_is_user_only(const ACL *dacl)
+{
+    if (!dacl || dacl->AceCount == 0)
+        return 0; /* a NULL DACL lets everyone in */
+    for (DWORD i = 0; i < dacl->AceCount; i++) {
+        ACE_HEADER *ace;
+        if (!GetAce((PACL)dacl, i, (void **)&ace) || ace->AceType != ACCESS_ALLOWED_ACE_TYPE)
+            return 0;
+        if (!EqualSid((PSID)&((ACCESS_ALLOWED_ACE *)ace)->SidStart, sec.user))
+            return 0;
+    }
+    return 1;
+}
+
+/* 0 if the object behind H has the security we give ours, else
+ * SMEM_EACCES: someone else made it first, or made it open to others. */
+static int check_ours(HANDLE h)
+{
+    PSID owner;
+    PACL dacl;
+    PSECURITY_DESCRIPTOR sd;
+    DWORD e = GetSecurityInfo(h, SE_KERNEL_OBJECT,
+                              OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION, &owner,
+                              NULL, &dacl, NULL, &sd);
+    if (e != ERROR_SUCCESS)
+        return win_error(e);
+    int ours = owner && EqualSid(owner, sec.user) && dacl_is_user_only(dacl);
+    LocalFree(sd);
+    return ours ? 0 : SMEM_EACCES;
+}
+
+/* Creates or opens a named kernel object with MAKE, then checks that it
+ * is ours.  On failure *H is NULL. */
+static int create_ours(HANDLE *h, HANDLE handle)
+{
+    DWORD e = GetLastError(); /* ERROR_ALREADY_EXISTS when opened */
+    *h = NULL;
+    if (!handle)
+        return win_error(e);
+    if (e == ERROR_ALREADY_EXISTS) {
+        int rc = check_ours(handle);
+        if (rc < 0) {
+            CloseHandle(handle);
+            return rc;
+        }
+    }
+    *h = handle;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The section                                                              */
+
+/* Number of handles open to H, in every process.  NtQueryObject's handle
+ * count is part of the documented PUBLIC_OBJECT_BASIC_INFORMATION. */
+static long handle_count(HANDLE h)
+{
+    PUBLIC_OBJECT_BASIC_INFORMATION info;
+    if (NtQueryObject(h, ObjectBasicInformation, &info, sizeof info, NULL) != 0)
+        return -1;
+    return (long)info.HandleCount;
+}
+
+/* 1 if a handle other than H (and our own view's) holds the section. */
+static int section_shared(HANDLE h)
+{
+    long n = handle_count(h);
+    return n < 0 ? 1 : n > 1; /* in doubt, someone is there: never reset it */
+}
+
+/* Maps the whole section SEC and checks its prefix.  *TOTAL is 0 for a
+ * section whose creator has not written the prefix yet. */
+static int map_section(HANDLE h, DWORD access, os_prefix **view, uint64_t *size,
+                       uint64_t *total)
+{
+    MEMORY_BASIC_INFORMATION mbi;
+    os_prefix *p = MapViewOfFile(h, access, 0, 0, 0);
+    if (!p)
+        return last_error();
+    if (VirtualQuery(p, &mbi, sizeof mbi) == 0) {
+        UnmapViewOfFile(p);
+        return SMEM_EIO;
+    }
+    uint64_t magic = p->magic, t = p->total; /* each read once */
+    int ok = mbi.RegionSize >= PREFIX_SIZE &&
+             ((magic == 0 && t == 0) ||
+              (magic == PREFIX_MAGIC && t <= (uint64_t)mbi.RegionSize - PREFIX_SIZE));
+    if (!ok) {
+        UnmapViewOfFile(p);
+        return SMEM_EBADREGION;
+    }
+    *view = p;
+    *size = mbi.RegionSize;
+    *total = t;
+    return 0;
+}
+
+static void drop_section(smem__os_obj *o)
+{
+    if (o->ctl)
+        UnmapViewOfFile(o->ctl);
+    if (o->section)
+        CloseHandle(o->section);
+    o->ctl = NULL;
+    o->section = NULL;
+    o->section_size = 0;
+}
+
+/* Opens the section if it exists: 0 (with o->section NULL if it does not)
+ * or an error. */
+static int open_section(smem__os_obj *o, smem__os_stat *st)
+{
+    HANDLE h = OpenFileMappingW(FILE_MAP_READ | FILE_MAP_WRITE | READ_CONTROL, FALSE, o->name);
+    if (!h) {
+        DWORD e = GetLastError();
+        return e == ERROR_FILE_NOT_FOUND ? 0 : win_error(e);
+    }
+    int rc = check_ours(h);
+    uint64_t total = 0;
+    if (rc == 0)
+        rc = map_section(h, FILE_MAP_READ | FILE_MAP_WRITE, &o->ctl, &o->section_size, &total);
+    if (rc < 0) {
+        CloseHandle(h);
+        return rc;
+    }
+    o->section = h;
+    st->size = total;
+    st->mode = o->ctl->mode & 0777;
+    st->others = section_shared(h);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The gate                                                                 */
+
+static int gate_wait(smem__os_obj *o, int64_t deadline_ns)
+{
+    switch (WaitForSingleObject(o->gate, ms_until(deadline_ns))) {
+    case WAIT_OBJECT_0:
+    case WAIT_ABANDONED: /* its holder died: the region layer sees what it left */
+        o->gate_held = 1;
+        return 0;
+    case WAIT_TIMEOUT:
+        return SMEM_ETIMEDOUT;
+    default:
+        return last_error();
+    }
+}
+
+int smem__os_gate_lock(smem__os_obj *o, int64_t deadline_ns)
+{
+    return gate_wait(o, deadline_ns);
+}
+
+void smem__os_gate_unlock(smem__os_obj *o)
+{
+    if (o->gate_held)
+        ReleaseMutex(o->gate);
+    o->gate_held = 0;
+}
+
+int smem__os_acquire(const char *name, unsigned how, unsigned mode, int64_t deadline_ns,
+                     smem__os_obj **out, smem__os_stat *st)
+{
+    (void)mode; /* recorded by smem__os_reset, when the section is made */
+    int rc;
+    SECURITY_ATTRIBUTES *sa = user_only(&rc);
+    if (!sa)
+        return rc;
+    smem__os_obj *o = calloc(1, sizeof *o);
+    if (!o)
+        return SMEM_ENOMEM;
+    object_name(o->name, name, L"");
+    WCHAR gate_name[NAME_CAP];
+    sibling_name(gate_name, o, L".gate");
+    memset(st, 0, sizeof *st);
+
+    rc = create_ours(&o->gate, CreateMutexW(sa, FALSE, gate_name));
+    if (rc == 0)
+        rc = gate_wait(o, deadline_ns);
+    if (rc == 0)
+        rc = open_section(o, st);
+    if (rc == 0 && !o->section && !(how & SMEM__OS_CREATE))
+        rc = SMEM_ENOENT;
+    if (rc < 0) {
+        smem__os_close(o);
+        return rc;
+    }
+    *out = o;
+    return 0;
+}
+
+int smem__os_others_attached(smem__os_obj *o)
+{
+    return o->section ? section_shared(o->section) : 0;
+}
+
+int smem__os_attach(smem__os_obj *o)
+{
+    (void)o; /* the section handle, held until close, is the attachment */
+    return 0;
+}
+
+/* CreateFileMappingW of a new section of SIZE bytes, committed in full so
+ * that touching it can never fail later.  A section of that name that
+ * still exists (someone's handle outlived our reset) is not ours to reuse:
+ * wait a little for it to go. */
+static int create_section(smem__os_obj *o, uint64_t size)
+{
+    int rc;
+    SECURITY_ATTRIBUTES *sa = user_only(&rc);
+    int64_t give_up = smem__os_now_ns() + 1000000000;
+    while (smem__os_now_ns() < give_up) {
+        HANDLE h = CreateFileMappingW(INVALID_HANDLE_VALUE, sa, PAGE_READWRITE | SEC_COMMIT,
+                                      (DWORD)(size >> 32), (DWORD)size, o->name);
+        if (!h) {
+            DWORD e = GetLastError();
+            return e == ERROR_NOT_ENOUGH_MEMORY ? SMEM_ENOSPC : win_error(e);
+        }
+        if (GetLastError() != ERROR_ALREADY_EXISTS) {
+            o->section = h;
+            return 0;
+        }
+        CloseHandle(h);
+        Sleep(1);
+    }
+    return SMEM_EBUSY;
+}
+
+int smem__os_reset(smem__os_obj *o, uint64_t total, unsigned mode)
+{
+    if (total > SMEM_SIZE_MAX + (uint64_t)4096)
+        return SMEM_E2BIG;
+    /* A section cannot be resized or emptied: the old one (if any) goes
+     * with our handle, since nobody else is attached, and a new one takes
+     * the name.  Windows fills new sections with zeros. */
+    drop_section(o);
+    uint64_t total_ = 0;
+    int rc = create_section(o, PREFIX_SIZE + total);
+    if (rc == 0)
+        rc = map_section(o->section, FILE_MAP_READ | FILE_MAP_WRITE, &o->ctl, &o->section_size,
+                         &total_);
+    if (rc < 0) {
+        drop_section(o);
+        return rc;
+    }
+    o->ctl->total = total;
+    o->ctl->mode = mode & 0777;
+    o->ctl->magic = PREFIX_MAGIC;
+    return 0;
+}
+
+int smem__os_map(smem__os_obj *o, uint64_t total, int rdonly, void **addr)
+{
+    if (!o->section)
+        return SMEM_EBADF;
+    if (total > o->section_size - PREFIX_SIZE)
+        return SMEM_EBADREGION;
+    char *p = MapViewOfFile(o->section, rdonly ? FILE_MAP_READ : FILE_MAP_READ | FILE_MAP_WRITE,
+                            0, 0, (SIZE_T)(PREFIX_SIZE + total));
+    if (!p)
+        return last_error();
+    *addr = p + PREFIX_SIZE;
+    return 0;
+}
+
+void smem__os_unmap(void *addr, uint64_t total)
+{
+    (void)total;
+    if (addr)
+        UnmapViewOfFile((char *)addr - PREFIX_SIZE);
+}
+
+int smem__os_unlink(smem__os_obj *o)
+{
+    /* A name goes with the last handle; it cannot be taken away from
+     * processes that still have it open. */
+    return smem__os_others_attached(o) ? SMEM_EBUSY : 0;
+}
+
+void smem__os_close(smem__os_obj *o)
+{
+    if (!o)
+        return;
+    /* Leave (drop the section handle) before giving up the gate, so that
+     * whoever takes the gate next does not count us. */
+    drop_section(o);
+    if (o->beacon)
+        CloseHandle(o->beacon);
+    if (o->wake)
+        CloseHandle(o->wake);
+    if (o->gate) {
+        smem__os_gate_unlock(o);
+        CloseHandle(o->gate);
+    }
+    free(o);
+}
+
+int smem__os_inherited(const smem__os_obj *o)
+{
+    (void)o; /* no fork on Windows */
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Waiting: a semaphore and a count of sleepers in the prefix               */
+
+/* The wake semaphore, opened at first use by whichever thread gets there
+ * first; a loser closes its own handle. */
+static HANDLE wake_semaphore(smem__os_obj *o)
+{
+    HANDLE h = o->wake;
+    if (h)
+        return h;
+    int rc;
+    SECURITY_ATTRIBUTES *sa = user_only(&rc);
+    WCHAR name[NAME_CAP];
+    sibling_name(name, o, L".wake");
+    if (!sa || create_ours(&h, CreateSemaphoreW(sa, 0, 0x7fffffff, name)) < 0)
+        return NULL;
+    HANDLE prev = InterlockedCompareExchangePointer(&o->wake, h, NULL);
+    if (prev) {
+        CloseHandle(h);
+        return prev;
+    }
+    return h;
+}
+
+/*
+ * A sleeper counts itself in WAITERS, then checks the word, then sleeps;
+ * a waker changes the word, then takes the whole count and releases that
+ * many.  Both steps are full barriers (Interlocked*), so either the sleeper
+ * sees the new word or the waker sees the sleeper.  Nobody ever decrements
+ * the count: a sleeper that leaves on its own (timeout, word changed) leaves
+ * one extra release behind, which makes some later sleep return early;
+ * callers re-check, and that beats a lost wake.
+ */
+int smem__os_wait(smem__os_obj *o, const uint32_t *addr, uint32_t expected, int64_t timeout_ns)
+{
+    if (timeout_ns <= 0)
+        return SMEM_ETIMEDOUT;
+    HANDLE sem = o->ctl ? wake_semaphore(o) : NULL;
+    if (!sem) { /* cannot sleep properly: sleep briefly and let the caller re-check */
+        Sleep(1);
+        return 0;
+    }
+    InterlockedIncrement(&o->ctl->waiters);
+    if (*(const volatile uint32_t *)addr != expected)
+        return 0;
+    DWORD r = WaitForSingleObject(sem, ms_until(smem__os_now_ns() + timeout_ns));
+    return r == WAIT_TIMEOUT ? SMEM_ETIMEDOUT : 0;
+}
+
+void smem__os_wake_all(smem__os_obj *o, uint32_t *addr)
+{
+    (void)addr; /* one semaphore per object: every sleeper wakes and re-checks */
+    if (!o->ctl)
+        return;
+    LONG n = InterlockedExchange(&o->ctl->waiters, 0);
+    if (n <= 0)
+        return;
+    HANDLE sem = wake_semaphore(o);
+    if (sem)
+        ReleaseSemaphore(sem, n < 65536 ? n : 65536, NULL);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Beacons: a named event that exists while its open does                  */
+
+static void beacon_name(WCHAR *out, const smem__os_obj *o, uint64_t id)
+{
+    WCHAR suffix[24] = L".b.";
+    for (int i = 0; i < 16; i++)
+        suffix[3 + i] = L"0123456789abcdef"[(id >> (60 - 4 * i)) & 15];
+    suffix[19] = 0;
+    sibling_name(out, o, suffix);
+}
+
+int smem__os_beacon_light(smem__os_obj *o, uint64_t id)
+{
+    if (id == 0 || id >= ((uint64_t)1 << 62) || o->beacon)
+        return SMEM_EINVAL;
+    int rc;
+    SECURITY_ATTRIBUTES *sa = user_only(&rc);
+    if (!sa)
+        return rc;
+    WCHAR name[NAME_CAP];
+    beacon_name(name, o, id);
+    return create_ours(&o->beacon, CreateEventW(sa, TRUE, FALSE, name));
+}
+
+int smem__os_beacon_lit(smem__os_obj *o, uint64_t id)
+{
+    if (id == 0 || id >= ((uint64_t)1 << 62))
+        return 0; /* not an id: no beacon can be lit for it */
+    WCHAR name[NAME_CAP];
+    beacon_name(name, o, id);
+    HANDLE h = OpenEventW(SYNCHRONIZE, FALSE, name);
+    if (h) {
+        CloseHandle(h);
+        return 1;
+    }
+    /* In doubt it is alive: waiting is safe, stealing is not. */
+    return GetLastError() == ERROR_FILE_NOT_FOUND ? 0 : 1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Inspection                                                               */
+
+int smem__os_peek(const char *name, smem__os_stat *st, void *buf, size_t len)
+{
+    memset(st, 0, sizeof *st);
+    memset(buf, 0, len);
+    int rc;
+    if (!user_only(&rc))
+        return rc;
+    WCHAR wname[NAME_CAP];
+    object_name(wname, name, L"");
+    HANDLE h = OpenFileMappingW(FILE_MAP_READ | READ_CONTROL, FALSE, wname);
+    if (!h)
+        return last_error();
+    os_prefix *view = NULL;
+    uint64_t size, total = 0;
+    rc = check_ours(h);
+    if (rc == 0)
+        rc = map_section(h, FILE_MAP_READ, &view, &size, &total);
+    if (rc == 0) {
+        st->size = total;
+        st->mode = view->mode & 0777;
+        st->others = section_shared(h);
+        memcpy(buf, (char *)view + PREFIX_SIZE, len < total ? len : (size_t)total);
+        UnmapViewOfFile(view);
+    }
+    CloseHandle(h);
+    return rc;
+}
+
+/* The object directory behind Local\: NtQueryDirectoryObject lists it. */
+typedef struct {
+    UNICODE_STRING name;
+    UNICODE_STRING type;
+} dir_entry;
+
+NTSTATUS NTAPI NtOpenDirectoryObject(PHANDLE, ACCESS_MASK, POBJECT_ATTRIBUTES);
+NTSTATUS NTAPI NtQueryDirectoryObject(HANDLE, PVOID, ULONG, BOOLEAN, BOOLEAN, PULONG, PULONG);
+#define DIRECTORY_QUERY 0x0001
+
+static HANDLE open_local_directory(void)
+{
+    DWORD session = 0;
+    WCHAR path[64] = L"\\BaseNamedObjects", digits[12];
+    ProcessIdToSessionId(GetCurrentProcessId(), &session);
+    if (session != 0) {
+        int n = 0;
+        do
+            digits[n++] = (WCHAR)(L'0' + session % 10);
+        while ((session /= 10) != 0);
+        wcscpy(path, L"\\Sessions\\");
+        size_t at = wcslen(path);
+        while (n > 0)
+            path[at++] = digits[--n];
+        wcscpy(path + at, L"\\BaseNamedObjects");
+    }
+    UNICODE_STRING us = {(USHORT)(wcslen(path) * sizeof(WCHAR)),
+                         (USHORT)(wcslen(path) * sizeof(WCHAR)), path};
+    OBJECT_ATTRIBUTES oa;
+    InitializeObjectAttributes(&oa, &us, 0, NULL, NULL);
+    HANDLE dir;
+    return NtOpenDirectoryObject(&dir, DIRECTORY_QUERY, &oa) == 0 ? dir : NULL;
+}
+
+/* If ENTRY is a section named smem.NAME, writes NAME into OUT: 1, else 0. */
+static int region_name_of(const dir_entry *e, char *out)
+{
+    static const WCHAR prefix[] = L"smem.";
+    size_t n = e->name.Length / sizeof(WCHAR), plen = wcslen(prefix);
+    if (e->type.Length != 7 * sizeof(WCHAR) || wcsncmp(e->type.Buffer, L"Section", 7) != 0)
+        return 0;
+    if (n <= plen || n - plen > SMEM_NAME_MAX || wcsncmp(e->name.Buffer, prefix, plen) != 0)
+        return 0;
+    for (size_t i = plen; i < n; i++) {
+        WCHAR c = e->name.Buffer[i];
+        if (c > 127)
+            return 0;
+        out[i - plen] = (char)c;
+    }
+    out[n - plen] = 0;
+    return smem_name_check(out) == 0;
+}
+
+int smem__os_list(int (*fn)(const char *name, void *arg), void *arg)
+{
+    HANDLE dir = open_local_directory();
+    if (!dir)
+        return 0; /* nothing we can look through: nothing found */
+    union {
+        dir_entry e;
+        unsigned char bytes[4096];
+    } buf;
+    ULONG context = 0, len;
+    BOOLEAN first = TRUE;
+    /* One entry per call: simple, and a directory has few of them. */
+    while (NtQueryDirectoryObject(dir, &buf, sizeof buf, TRUE, first, &context, &len) == 0) {
+        char name[SMEM_NAME_MAX + 1];
+        first = FALSE;
+        if (region_name_of(&buf.e, name) && fn(name, arg))
+            break;
+    }
+    CloseHandle(dir);
+    return 0;
+}
