@@ -1,0 +1,34 @@
+/*
+ * What the benchmarks need from the operating system: a clock, a process
+ * id for unique names, the raw attach that bench-region compares the
+ * library with, and the cross-process wake-up bench.  bench/os-posix.c and
+ * bench/os-win.c implement it; the build picks one.
+ */
+#ifndef SMEM_BENCH_H
+#define SMEM_BENCH_H
+
+#include "sharedmem.h"
+
+#include <stdint.h>
+
+/* A monotonic clock, in nanoseconds. */
+int64_t bench_now_ns(void);
+
+long bench_pid(void);
+
+/* Prints "WHAT: smem_strerror(ERR)" and exits with status 1. */
+void bench_die(const char *what, int err);
+
+/* What bench_raw_attach does, for the table ("shm_open+fstat+mmap+..."). */
+extern const char bench_raw_attach_label[];
+
+/* ns per raw attach + detach of the object behind the existing region
+ * NAME, with the system calls any shared-memory attach needs. */
+double bench_raw_attach(const char *name, int iters);
+
+/* Prints the latency from a set of V (named NAME) in this process to the
+ * return of smem_value_wait in another, next to raw hand-offs, over
+ * SAMPLES samples. */
+void bench_wake_latency(smem_value *v, const char *name, int samples);
+
+#endif

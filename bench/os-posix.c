@@ -1,0 +1,190 @@
+/*
+ * The benchmarks' OS part on Linux (see bench.h).
+ */
+#include "bench.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+int64_t bench_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+long bench_pid(void)
+{
+    return (long)getpid();
+}
+
+void bench_die(const char *what, int err)
+{
+    fprintf(stderr, "%s: %s\n", what, smem_strerror(err));
+    exit(1);
+}
+
+const char bench_raw_attach_label[] = "raw shm_open+fstat+mmap+munmap+close";
+
+double bench_raw_attach(const char *name, int iters)
+{
+    char shm_name[80];
+    snprintf(shm_name, sizeof shm_name, "/smem.%s", name);
+    int64_t t0 = bench_now_ns();
+    for (int i = 0; i < iters; i++) {
+        int fd = shm_open(shm_name, O_RDWR, 0);
+        struct stat sb;
+        if (fd < 0 || fstat(fd, &sb) < 0) {
+            perror("bench-region: shm_open/fstat");
+            exit(1);
+        }
+        void *p = mmap(NULL, (size_t)sb.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (p == MAP_FAILED) {
+            perror("bench-region: mmap");
+            exit(1);
+        }
+        munmap(p, (size_t)sb.st_size);
+        close(fd);
+    }
+    return (double)(bench_now_ns() - t0) / iters;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Wake-up latency between two processes                                   */
+
+/* Shared between the two processes of a latency run. */
+struct board {
+    uint32_t ready;   /* the waiter is about to wait (sequence number) */
+    uint32_t word;    /* raw futex / spin word */
+    int64_t sent_at;  /* when the setter published */
+    int64_t seen_at;  /* when the waiter returned */
+    uint32_t done;    /* the waiter has recorded seen_at (sequence number) */
+};
+
+static void futex_wait(uint32_t *w, uint32_t expected)
+{
+    syscall(SYS_futex, w, FUTEX_WAIT, expected, NULL, NULL, 0);
+}
+
+static void futex_wake(uint32_t *w)
+{
+    syscall(SYS_futex, w, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
+static void spin_for(int64_t ns)
+{
+    int64_t end = bench_now_ns() + ns;
+    while (bench_now_ns() < end) {
+    }
+}
+
+enum mode { RAW_FUTEX, RAW_SPIN, SMEM_SLEEPING, SMEM_SPINNING };
+
+/* The waiter's side of one run: N rounds. */
+static void waiter(enum mode mode, struct board *bd, const char *name, int n)
+{
+    smem_value *v = NULL;
+    if (mode >= SMEM_SLEEPING && smem_value_open(name, 0, &(smem_opts){.flags = SMEM_NOCREATE}, &v) < 0)
+        _exit(1);
+    for (int i = 1; i <= n; i++) {
+        uint32_t w = __atomic_load_n(&bd->word, __ATOMIC_ACQUIRE);
+        uint64_t seen = v ? smem_value_version(v) : 0;
+        __atomic_store_n(&bd->ready, (uint32_t)i, __ATOMIC_RELEASE);
+        switch (mode) {
+        case RAW_FUTEX:
+            while (__atomic_load_n(&bd->word, __ATOMIC_ACQUIRE) == w)
+                futex_wait(&bd->word, w);
+            break;
+        case RAW_SPIN:
+            while (__atomic_load_n(&bd->word, __ATOMIC_ACQUIRE) == w) {
+            }
+            break;
+        default:
+            if (smem_value_wait(v, seen, 5000) < 0)
+                _exit(1);
+        }
+        bd->seen_at = bench_now_ns();
+        __atomic_store_n(&bd->done, (uint32_t)i, __ATOMIC_RELEASE);
+    }
+    smem_value_close(v);
+    _exit(0);
+}
+
+/* One run: the setter publishes DELAY ns after the waiter said it was
+ * about to wait.  Prints median and 99th percentile of set -> return. */
+static void latency(const char *label, enum mode mode, smem_value *v, const char *name, int n,
+                    int64_t delay, int64_t *median_out)
+{
+    struct board *bd = mmap(NULL, sizeof *bd, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+                            -1, 0);
+    if (bd == MAP_FAILED)
+        bench_die("bench-value: mmap", SMEM_ENOMEM);
+    memset(bd, 0, sizeof *bd);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0)
+        waiter(mode, bd, name, n);
+    int64_t *lat = malloc(sizeof(int64_t) * (size_t)n);
+    for (int i = 1; i <= n; i++) {
+        while (__atomic_load_n(&bd->ready, __ATOMIC_ACQUIRE) != (uint32_t)i) {
+        }
+        spin_for(delay);
+        int64_t t0 = bench_now_ns();
+        if (mode == SMEM_SLEEPING || mode == SMEM_SPINNING) {
+            smem_value_set(v, &t0, sizeof t0);
+        } else {
+            __atomic_fetch_add(&bd->word, 1, __ATOMIC_RELEASE);
+            if (mode == RAW_FUTEX)
+                futex_wake(&bd->word);
+        }
+        while (__atomic_load_n(&bd->done, __ATOMIC_ACQUIRE) != (uint32_t)i) {
+        }
+        lat[i - 1] = bd->seen_at - t0;
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "bench-value: waiter failed\n");
+        exit(1);
+    }
+    qsort(lat, (size_t)n, sizeof *lat, cmp_i64);
+    int64_t p50 = lat[n / 2], p99 = lat[(n * 99) / 100];
+    printf("  %-44s median %7lld ns   p99 %7lld ns\n", label, (long long)p50, (long long)p99);
+    *median_out = p50;
+    free(lat);
+    munmap(bd, sizeof *bd);
+}
+
+
+void bench_wake_latency(smem_value *v, const char *name, int samples)
+{
+    printf("\nfrom a set in one process to the waiter's return in another, %d samples:\n",
+           samples);
+    int64_t raw_futex, raw_spin, smem_sleep, smem_spin;
+    /* The waiter has been asleep for 200 us (past the library's 20 us
+     * spin) when the set comes. */
+    latency("raw futex wake (waiter asleep)", RAW_FUTEX, v, name, samples, 200000, &raw_futex);
+    latency("smem_value_wait (waiter asleep)", SMEM_SLEEPING, v, name, samples, 200000,
+            &smem_sleep);
+    /* The set comes 2 us after the waiter started waiting. */
+    latency("raw spinning (waiter spinning)", RAW_SPIN, v, name, samples, 2000, &raw_spin);
+    latency("smem_value_wait (waiter still spinning)", SMEM_SPINNING, v, name, samples, 2000,
+            &smem_spin);
+    printf("  ratios: asleep %.2fx raw futex (goal <= 1.2x); spinning %.2fx raw spin (goal <= 3x)\n",
+           (double)smem_sleep / (double)raw_futex, (double)smem_spin / (double)raw_spin);
+}

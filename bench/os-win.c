@@ -1,0 +1,59 @@
+/*
+ * The benchmarks' OS part on Windows (see bench.h).
+ */
+#include "bench.h"
+
+#include <windows.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+
+int64_t bench_now_ns(void)
+{
+    LARGE_INTEGER f, t;
+    QueryPerformanceFrequency(&f);
+    QueryPerformanceCounter(&t);
+    return (int64_t)((double)t.QuadPart * 1e9 / (double)f.QuadPart);
+}
+
+long bench_pid(void)
+{
+    return (long)GetCurrentProcessId();
+}
+
+void bench_die(const char *what, int err)
+{
+    fprintf(stderr, "%s: %s\n", what, smem_strerror(err));
+    exit(1);
+}
+
+const char bench_raw_attach_label[] = "raw OpenFileMapping+MapView+Unmap+Close";
+
+/* The library's section for NAME is Local\smem.NAME (src/os-win.c). */
+double bench_raw_attach(const char *name, int iters)
+{
+    WCHAR wname[128];
+    swprintf(wname, 128, L"Local\\smem.%hs", name);
+    int64_t t0 = bench_now_ns();
+    for (int i = 0; i < iters; i++) {
+        HANDLE h = OpenFileMappingW(FILE_MAP_READ | FILE_MAP_WRITE, FALSE, wname);
+        void *p = h ? MapViewOfFile(h, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, 0) : NULL;
+        if (!p) {
+            fprintf(stderr, "bench-region: OpenFileMapping/MapViewOfFile: error %lu\n",
+                    GetLastError());
+            exit(1);
+        }
+        UnmapViewOfFile(p);
+        CloseHandle(h);
+    }
+    return (double)(bench_now_ns() - t0) / iters;
+}
+
+void bench_wake_latency(smem_value *v, const char *name, int samples)
+{
+    (void)v;
+    (void)name;
+    (void)samples;
+    printf("\nwake-up latency across processes: not measured on Windows yet (the\n"
+           "bench's waiter is a forked child; see bench/os-posix.c)\n");
+}
