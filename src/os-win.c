@@ -4,11 +4,14 @@
  *
  *   Local\smem.NAME          a pagefile-backed section: an OS prefix (below),
  *                            then the region the portable layers see
- *   Local\smem.NAME.gate     a mutex: the gate.  A holder that dies leaves
+ *   Local\smem.NAME:gate     a mutex: the gate.  A holder that dies leaves
  *                            it "abandoned", which the next waiter is
  *                            given as owned (WAIT_ABANDONED)
- *   Local\smem.NAME.wake     a semaphore that smem__os_wait sleeps on
- *   Local\smem.NAME.b.ID     an event that exists while beacon ID is lit
+ *   Local\smem.NAME:wake     a semaphore that smem__os_wait sleeps on
+ *   Local\smem.NAME:b.ID     an event that exists while beacon ID is lit
+ *
+ * The ':' is not allowed in region names, so no region's section can take
+ * the name of another region's gate, semaphore or beacon.
  *
  * Windows destroys a named object when its last handle closes, so the
  * section's own handle count is the users lock: every attached open keeps
@@ -53,7 +56,7 @@ typedef struct os_prefix {
 _Static_assert(sizeof(os_prefix) == PREFIX_SIZE, "the OS prefix is 64 bytes");
 
 #define OBJ_PREFIX L"Local\\smem."
-#define NAME_CAP 128 /* OBJ_PREFIX + SMEM_NAME_MAX + ".b." + 16 hex digits */
+#define NAME_CAP 128 /* OBJ_PREFIX + SMEM_NAME_MAX + ":b." + 16 hex digits */
 
 struct smem__os_obj {
     HANDLE gate;           /* the mutex, always open */
@@ -391,7 +394,7 @@ int smem__os_acquire(const char *name, unsigned how, unsigned mode, int64_t dead
         return SMEM_ENOMEM;
     object_name(o->name, name, L"");
     WCHAR gate_name[NAME_CAP];
-    sibling_name(gate_name, o, L".gate");
+    sibling_name(gate_name, o, L":gate");
     memset(st, 0, sizeof *st);
 
     rc = create_ours(&o->gate, CreateMutexW(sa, FALSE, gate_name));
@@ -459,6 +462,8 @@ int smem__os_reset(smem__os_obj *o, uint64_t total, unsigned mode)
     if (rc == 0)
         rc = map_section(o->section, FILE_MAP_READ | FILE_MAP_WRITE, &o->ctl, &o->section_size,
                          &total_);
+    if (rc == SMEM_ENOMEM) /* Wine commits lazily, and says so only here */
+        rc = SMEM_ENOSPC;
     if (rc < 0) {
         drop_section(o);
         return rc;
@@ -534,7 +539,7 @@ static HANDLE wake_semaphore(smem__os_obj *o)
     int rc;
     SECURITY_ATTRIBUTES *sa = user_only(&rc);
     WCHAR name[NAME_CAP];
-    sibling_name(name, o, L".wake");
+    sibling_name(name, o, L":wake");
     if (!sa || create_ours(&h, CreateSemaphoreW(sa, 0, 0x7fffffff, name)) < 0)
         return NULL;
     HANDLE prev = InterlockedCompareExchangePointer(&o->wake, h, NULL);
@@ -588,7 +593,7 @@ void smem__os_wake_all(smem__os_obj *o, uint32_t *addr)
 
 static void beacon_name(WCHAR *out, const smem__os_obj *o, uint64_t id)
 {
-    WCHAR suffix[24] = L".b.";
+    WCHAR suffix[24] = L":b.";
     for (int i = 0; i < 16; i++)
         suffix[3 + i] = L"0123456789abcdef"[(id >> (60 - 4 * i)) & 15];
     suffix[19] = 0;
