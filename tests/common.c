@@ -1,16 +1,10 @@
-/* common.c — implementation of the test kit declared in check.h. */
-#include "check.h"
+/* common.c — the portable part of the test kit declared in check.h; the
+ * operating system's part is in kit-posix.c or kit-win.c (kit.h). */
+#include "kit.h"
 
-#include <dirent.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 static pid_t main_pid;          /* the test process (not a helper or a fork) */
@@ -21,7 +15,10 @@ static char **names; /* registered for cleanup */
 static size_t n_names, cap_names;
 
 #define MAX_PROCS 256
-static pid_t procs[MAX_PROCS]; /* helpers not yet reaped */
+static struct {
+    pid_t pid;
+    void *handle;
+} procs[MAX_PROCS]; /* helpers not yet reaped */
 
 /* ---- assertions ------------------------------------------------------- */
 
@@ -78,10 +75,11 @@ static void cleanup(void)
     if (helper_role || getpid() != main_pid)
         return;
     for (int i = 0; i < MAX_PROCS; i++) {
-        if (procs[i] > 0) {
-            kill(procs[i], SIGKILL);
-            waitpid(procs[i], NULL, 0);
-            procs[i] = 0;
+        if (procs[i].pid > 0) {
+            int st;
+            th__os_kill(procs[i].pid, procs[i].handle);
+            th__os_reap(procs[i].pid, procs[i].handle, -1, &st);
+            procs[i].pid = 0;
         }
     }
     for (size_t i = 0; i < n_names; i++) {
@@ -119,103 +117,25 @@ char *th_name(char *buf, const char *tag)
     return buf;
 }
 
-char *th_shm_path(char *buf, const char *name)
-{
-    snprintf(buf, 128, "/dev/shm/smem.%s", name);
-    return buf;
-}
+/* ---- bytes ------------------------------------------------------------ */
 
-int th_shm_exists(const char *name)
+static unsigned char pattern_byte(size_t i, unsigned seed)
 {
-    char path[128];
-    struct stat st;
-    return lstat(th_shm_path(path, name), &st) == 0;
-}
-
-void th_shm_unlink(const char *name)
-{
-    char path[128];
-    th_shm_path(path, name);
-    if (unlink(path) != 0 && (errno == EISDIR || errno == EPERM))
-        rmdir(path);
-}
-
-int th_shm_count(const char *prefix)
-{
-    DIR *d = opendir("/dev/shm");
-    if (!d)
-        FAIL("opendir /dev/shm: %s", strerror(errno));
-    int n = 0;
-    size_t len = strlen(prefix);
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 &&
-            strncmp(e->d_name, prefix, len) == 0)
-            n++;
-    }
-    closedir(d);
-    return n;
-}
-
-int th_count_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    if (!d)
-        FAIL("opendir /proc/self/fd: %s", strerror(errno));
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL)
-        if (e->d_name[0] != '.')
-            n++;
-    closedir(d);
-    return n - 1; /* not the directory's own descriptor */
-}
-
-int th_count_maps(void)
-{
-    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        FAIL("open /proc/self/maps: %s", strerror(errno));
-    char buf[8192];
-    int lines = 0;
-    ssize_t n;
-    while ((n = read(fd, buf, sizeof buf)) > 0)
-        for (ssize_t i = 0; i < n; i++)
-            lines += buf[i] == '\n';
-    close(fd);
-    return lines;
-}
-
-ssize_t th_read_file(const char *path, void *buf, size_t len)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-    if (fd < 0)
-        return -1;
-    size_t got = 0;
-    while (got < len) {
-        ssize_t n = read(fd, (char *)buf + got, len - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-    }
-    close(fd);
-    return (ssize_t)got;
+    return (unsigned char)((i * 131 + seed * 17 + (i >> 9)) % 255 + 1);
 }
 
 void th_pattern(void *buf, size_t len, unsigned seed)
 {
     unsigned char *p = buf;
     for (size_t i = 0; i < len; i++)
-        p[i] = (unsigned char)((i * 131 + seed * 17 + (i >> 9)) % 255 + 1);
+        p[i] = pattern_byte(i, seed);
 }
 
 int th_pattern_ok(const void *buf, size_t len, unsigned seed)
 {
     const unsigned char *p = buf;
     for (size_t i = 0; i < len; i++)
-        if (p[i] != (unsigned char)((i * 131 + seed * 17 + (i >> 9)) % 255 + 1))
+        if (p[i] != pattern_byte(i, seed))
             return 0;
     return 1;
 }
@@ -229,87 +149,63 @@ int th_all_zero(const void *buf, size_t len)
     return 1;
 }
 
-int64_t th_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-void th_sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
-int th_is_root(void)
-{
-    return geteuid() == 0;
-}
-
 /* ---- helper processes ------------------------------------------------- */
 
-static void track(pid_t pid)
+static void track(const th_proc *p)
 {
     for (int i = 0; i < MAX_PROCS; i++) {
-        if (procs[i] == 0) {
-            procs[i] = pid;
+        if (procs[i].pid == 0) {
+            procs[i].pid = p->pid;
+            procs[i].handle = p->handle;
             return;
         }
     }
 }
 
-static void untrack(pid_t pid)
+/* Forgets PID; returns the handle the kit held for it (NULL if none). */
+static void *untrack(pid_t pid)
 {
-    for (int i = 0; i < MAX_PROCS; i++)
-        if (procs[i] == pid)
-            procs[i] = 0;
+    void *handle = NULL;
+    for (int i = 0; i < MAX_PROCS; i++) {
+        if (procs[i].pid == pid) {
+            handle = procs[i].handle;
+            procs[i].pid = 0;
+        }
+    }
+    return handle;
 }
 
 void th_spawn(th_proc *p, int extra_fd, const char *role, ...)
 {
-    const char *argv[64];
+    const char *args[64];
     int argc = 0;
-    argv[argc++] = argv0;
-    argv[argc++] = "--helper";
-    argv[argc++] = role;
+    args[argc++] = argv0;
+    args[argc++] = "--helper";
+    args[argc++] = role;
     va_list ap;
     va_start(ap, role);
     const char *a;
     while ((a = va_arg(ap, const char *)) != NULL) {
         if (argc >= 62)
             FAIL("too many helper arguments");
-        argv[argc++] = a;
+        args[argc++] = a;
     }
     va_end(ap);
-    argv[argc] = NULL;
+    args[argc] = NULL;
 
-    int in[2], out[2];
-    CHECK_SYS(pipe2(in, O_CLOEXEC));
-    CHECK_SYS(pipe2(out, O_CLOEXEC));
     fflush(NULL);
-    pid_t pid = fork();
-    CHECK_SYS(pid);
-    if (pid == 0) {
-        /* Only async-signal-safe calls until exec. */
-        if (extra_fd >= 0) {
-            if (extra_fd == 3)
-                fcntl(3, F_SETFD, 0);
-            else if (dup2(extra_fd, 3) < 0)
-                _exit(127);
-        }
-        if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0)
-            _exit(127);
-        execv("/proc/self/exe", (char *const *)argv);
-        _exit(127);
-    }
-    close(in[0]);
-    close(out[1]);
-    p->pid = pid;
-    p->to = in[1];
-    p->from = out[0];
-    track(pid);
+    th__os_spawn(p, extra_fd, args);
+    track(p);
+}
+
+TH_PRINTF(3, 0)
+static int format_line(char *buf, size_t size, const char *fmt, va_list ap)
+{
+    int n = vsnprintf(buf, size - 1, fmt, ap);
+    if (n < 0 || n >= (int)size - 1)
+        FAIL("line too long to send: %s", fmt);
+    buf[n++] = '\n';
+    return n;
 }
 
 void th_send(th_proc *p, const char *fmt, ...)
@@ -317,19 +213,9 @@ void th_send(th_proc *p, const char *fmt, ...)
     char buf[512];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf - 1, fmt, ap);
+    int n = format_line(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    if (n < 0 || n >= (int)sizeof buf - 1)
-        FAIL("th_send: line too long");
-    buf[n++] = '\n';
-    for (int off = 0; off < n;) {
-        ssize_t w = write(p->to, buf + off, (size_t)(n - off));
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            FAIL("writing to helper %d: %s", (int)p->pid, strerror(errno));
-        off += (int)w;
-    }
+    th__os_send(p, buf, (size_t)n);
 }
 
 void th_recv(th_proc *p, char *buf, size_t len, int timeout_ms)
@@ -337,27 +223,13 @@ void th_recv(th_proc *p, char *buf, size_t len, int timeout_ms)
     int64_t deadline = th_now_ms() + timeout_ms;
     size_t n = 0;
     for (;;) {
-        int left = (int)(deadline - th_now_ms());
-        if (left < 0)
-            left = 0;
-        struct pollfd pfd = {p->from, POLLIN, 0};
-        int r = poll(&pfd, 1, left);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            FAIL("poll: %s", strerror(errno));
-        if (r == 0) {
+        if (!th__os_poll(p, deadline)) {
             buf[n < len ? n : len - 1] = '\0';
             FAIL("helper %d sent no line within %d ms (partial: \"%s\")", (int)p->pid,
                  timeout_ms, buf);
         }
         char c;
-        ssize_t got = read(p->from, &c, 1);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0)
-            FAIL("reading from helper %d: %s", (int)p->pid, strerror(errno));
-        if (got == 0) {
+        if (!th__os_recv(p, &c)) {
             int st = th_wait(p, 5000);
             FAIL("helper %d ended (%s) instead of sending a line", (int)p->pid, th_status_str(st));
         }
@@ -377,67 +249,44 @@ void th_expect(th_proc *p, const char *expect, int timeout_ms)
         FAIL("helper %d said \"%s\", expected \"%s\"", (int)p->pid, line, expect);
 }
 
-const char *th_status_str(int status)
+int th_ready(th_proc *p, int timeout_ms)
 {
-    static char buf[64];
-    if (WIFEXITED(status))
-        snprintf(buf, sizeof buf, "exit %d", WEXITSTATUS(status));
-    else if (WIFSIGNALED(status))
-        snprintf(buf, sizeof buf, "signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
-    else
-        snprintf(buf, sizeof buf, "status 0x%x", status);
-    return buf;
+    return th__os_poll(p, th_now_ms() + timeout_ms);
 }
 
 int th_waitpid(pid_t pid, int timeout_ms)
 {
-    int64_t deadline = th_now_ms() + timeout_ms;
-    int delay = 1;
-    for (;;) {
-        int st;
-        pid_t r = waitpid(pid, &st, WNOHANG);
-        if (r == pid) {
-            untrack(pid);
-            return st;
-        }
-        if (r < 0 && errno != EINTR)
-            FAIL("waitpid(%d): %s", (int)pid, strerror(errno));
-        if (th_now_ms() > deadline) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &st, 0);
-            untrack(pid);
-            FAIL("process %d did not exit within %d ms; killed it", (int)pid, timeout_ms);
-        }
-        th_sleep_ms(delay);
-        if (delay < 10)
-            delay++;
-    }
+    void *handle = untrack(pid);
+    int st;
+    if (th__os_reap(pid, handle, timeout_ms, &st))
+        return st;
+    th__os_kill(pid, handle);
+    th__os_reap(pid, handle, -1, &st);
+    FAIL("process %d did not exit within %d ms; killed it", (int)pid, timeout_ms);
 }
 
 int th_wait(th_proc *p, int timeout_ms)
 {
-    if (p->to >= 0)
-        close(p->to);
-    if (p->from >= 0)
-        close(p->from);
-    p->to = p->from = -1;
-    return th_waitpid(p->pid, timeout_ms);
+    th__os_close_pipes(p);
+    int st = th_waitpid(p->pid, timeout_ms);
+    p->handle = NULL; /* freed with the process */
+    return st;
 }
 
 void th_wait_ok(th_proc *p, int timeout_ms)
 {
     pid_t pid = p->pid;
     int st = th_wait(p, timeout_ms);
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+    if (th_exit_code(st) != 0)
         FAIL("helper %d ended with %s", (int)pid, th_status_str(st));
 }
 
 void th_kill(th_proc *p)
 {
-    kill(p->pid, SIGKILL);
+    th__os_kill(p->pid, p->handle);
     int st = th_wait(p, 10000);
-    if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGKILL)
-        FAIL("helper %d ended with %s before SIGKILL", (int)p->pid, th_status_str(st));
+    if (!th_was_killed(st))
+        FAIL("helper %d ended with %s before it was killed", (int)p->pid, th_status_str(st));
 }
 
 void th_say(const char *fmt, ...)
@@ -445,19 +294,9 @@ void th_say(const char *fmt, ...)
     char buf[512];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf - 1, fmt, ap);
+    int n = format_line(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    if (n < 0 || n >= (int)sizeof buf - 1)
-        FAIL("th_say: line too long");
-    buf[n++] = '\n';
-    for (int off = 0; off < n;) {
-        ssize_t w = write(1, buf + off, (size_t)(n - off));
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            FAIL("writing to parent: %s", strerror(errno));
-        off += (int)w;
-    }
+    th__os_say(buf, (size_t)n);
 }
 
 int th_listen(char *buf, size_t len)
@@ -465,12 +304,7 @@ int th_listen(char *buf, size_t len)
     size_t n = 0;
     for (;;) {
         char c;
-        ssize_t got = read(0, &c, 1);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0)
-            FAIL("reading from parent: %s", strerror(errno));
-        if (got == 0) {
+        if (!th__os_listen(&c)) {
             buf[n] = '\0';
             return -1;
         }
@@ -483,11 +317,16 @@ int th_listen(char *buf, size_t len)
     return 0;
 }
 
+int th_listen_ready(void)
+{
+    return th__os_listen_ready();
+}
+
 void th_dispatch(int argc, char **argv, const th_helper *helpers)
 {
+    th__os_init();
     if (argc > 0)
         argv0 = argv[0];
-    signal(SIGPIPE, SIG_IGN);
     if (argc >= 3 && strcmp(argv[1], "--helper") == 0) {
         helper_role = argv[2];
         for (const th_helper *h = helpers; h && h->role; h++)

@@ -3,11 +3,9 @@
  * initialised bytes as soon as its open returns.  200 rounds. */
 #include "check.h"
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define HELPERS 8
 #define ROUNDS 200
@@ -25,26 +23,19 @@ static int init_fn(void *data, size_t size, void *arg)
     return 0;
 }
 
-/* racer: for each "round NAME FD" line: say "ready", block until FD gives
- * EOF (the parent closes the other end: every racer is released at once),
- * open NAME and report "c<created> i<init calls>", or "e<code>", or "bad"
- * if the data is not initialised; then on "close" close it and say
- * "closed". */
+/* racer: for each "round NAME GATE" line: say "ready", wait at GATE (the
+ * parent opens it: every racer is released at once), open NAME and report
+ * "c<created> i<init calls>", or "e<code>", or "bad" if the data is not
+ * initialised; then on "close" close it and say "closed". */
 static int helper_racer(int argc, char **argv)
 {
     (void)argc;
     (void)argv;
-    char line[256], name[SMEM_NAME_MAX + 1];
+    char line[256], name[SMEM_NAME_MAX + 1], gate[64];
     while (th_listen(line, sizeof line) == 0) {
-        int fd;
-        CHECKF(sscanf(line, "round %64s %d", name, &fd) == 2, "bad command %s", line);
+        CHECKF(sscanf(line, "round %64s %63s", name, gate) == 2, "bad command %s", line);
         th_say("ready");
-        char c;
-        ssize_t n;
-        while ((n = read(fd, &c, 1)) < 0 && errno == EINTR) {
-        }
-        CHECK(n == 0);
-        close(fd);
+        th_gate_wait(gate);
 
         init_calls = 0;
         smem_opts o = {0, 0, 10000, init_fn, NULL};
@@ -71,28 +62,23 @@ int main(int argc, char **argv)
 {
     th_dispatch(argc, argv, helpers);
 
-    /* One go-pipe per round; the helpers inherit every read end (same
-     * descriptor numbers), only we hold the write ends. */
-    static int go[ROUNDS][2];
-    for (int i = 0; i < ROUNDS; i++) {
-        CHECK_SYS(pipe2(go[i], O_CLOEXEC));
-        CHECK_SYS(fcntl(go[i][0], F_SETFD, 0));
-    }
+    /* One starting gate per round, made before the helpers start. */
+    static th_gate go[ROUNDS];
+    for (int i = 0; i < ROUNDS; i++)
+        th_gate_make(&go[i]);
     th_proc h[HELPERS];
     for (int i = 0; i < HELPERS; i++)
         th_spawn(&h[i], -1, "racer", NULL);
-    for (int i = 0; i < ROUNDS; i++)
-        close(go[i][0]);
 
     int64_t t0 = th_now_ms();
     for (int round = 0; round < ROUNDS; round++) {
         char name[SMEM_NAME_MAX + 1], line[128];
         th_name(name, "once");
         for (int i = 0; i < HELPERS; i++)
-            th_send(&h[i], "round %s %d", name, go[round][0]);
+            th_send(&h[i], "round %s %s", name, go[round].id);
         for (int i = 0; i < HELPERS; i++)
             th_expect(&h[i], "ready", 10000);
-        close(go[round][1]); /* go! */
+        th_gate_open(&go[round]); /* go! */
 
         int creators = 0;
         for (int i = 0; i < HELPERS; i++) {

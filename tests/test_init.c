@@ -3,11 +3,9 @@
  * hands the job to the next opener. */
 #include "check.h"
 
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define SIZE 4096
 #define HELLO "hello from init"
@@ -101,7 +99,7 @@ static int init_die(void *data, size_t size, void *arg)
     th_pattern(data, size, 22);
     th_say("in-init");
     for (;;)
-        pause();
+        th_sleep_ms(1000);
     return 1;
 }
 

@@ -1,13 +1,12 @@
-/* smem_region_stat, smem_region_list and smem_region_gc. */
+/* smem_region_stat, smem_region_list and smem_region_gc.  On Windows a
+ * region exists only while someone holds it: a persistent one is held by
+ * a helper, and one whose users were all killed is gone, not stale. */
 #include "check.h"
 
-#include <fcntl.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 /* hold NAME SIZE FLAGS MODE: open, say "ready", close on EOF. */
 static int helper_hold(int argc, char **argv)
@@ -31,10 +30,7 @@ static int helper_churn(int argc, char **argv)
     CHECK(argc == 1);
     char name[SMEM_NAME_MAX + 1];
     th_say("ready");
-    for (unsigned i = 0;; i++) {
-        struct pollfd pfd = {0, POLLIN, 0};
-        if (poll(&pfd, 1, 0) > 0)
-            break;
+    for (unsigned i = 0; !th_listen_ready(); i++) {
         snprintf(name, sizeof name, "%s-%u", argv[0], i % 8);
         smem_region *r = NULL;
         CHECK_OK(smem_region_open(name, 4096, NULL, &r));
@@ -123,6 +119,50 @@ static void same_info(const smem_info *a, const smem_info *b)
     CHECK_EQ_INT(a->created, b->created);
 }
 
+/* C's users were all killed.  Nobody was left to unlink it: the file is
+ * there, stale. */
+static void killed_region_stale(const char *a, const char *b, const char *c)
+{
+    smem_info info;
+    struct seen seen;
+    CHECKF(th_shm_exists(c), "the killed region's file vanished");
+    CHECK_OK(smem_region_stat(c, &info));
+    CHECK_EQ_INT(info.in_use, 0);
+    CHECK_EQ_INT(info.persistent, 0);
+    CHECK_EQ_INT(info.state, SMEM_STATE_STALE);
+    CHECK_EQ_INT(info.kind, SMEM_KIND_REGION);
+    CHECK_EQ_SIZE(info.size, 777);
+
+    list(&seen, a, b, c);
+    CHECK(find(&seen, a) == NULL);
+    const smem_info *ib = find(&seen, b), *ic = find(&seen, c);
+    CHECKF(ib && ic, "list misses %s or %s", b, c);
+    CHECK_EQ_INT(ib->persistent, 1);
+    CHECK_EQ_INT(ib->state, SMEM_STATE_READY);
+    CHECK_EQ_INT(ic->state, SMEM_STATE_STALE);
+    CHECK_EQ_INT(ic->in_use, 0);
+
+    CHECK_EQ_INT(smem_region_gc(c), 1);
+    CHECK(!th_shm_exists(c));
+}
+
+/* The same on Windows: the section went with its users' last handle. */
+static void killed_region_gone(const char *a, const char *b, const char *c)
+{
+    smem_info info;
+    struct seen seen;
+    CHECKF(!th_shm_exists(c), "the section of a region whose users were all killed is there");
+    CHECK_ERR(smem_region_stat(c, &info), SMEM_ENOENT);
+
+    list(&seen, a, b, c);
+    CHECK(find(&seen, a) == NULL);
+    CHECK(find(&seen, c) == NULL);
+    const smem_info *ib = find(&seen, b);
+    CHECKF(ib != NULL, "list misses %s", b);
+    CHECK_EQ_INT(ib->persistent, 1);
+    CHECK_EQ_INT(ib->state, SMEM_STATE_READY);
+}
+
 int main(int argc, char **argv)
 {
     th_dispatch(argc, argv, helpers);
@@ -132,7 +172,7 @@ int main(int argc, char **argv)
     th_name(c, "stat");
     smem_info info;
     struct seen seen;
-    th_proc h[2];
+    th_proc h[2], holder_b;
     time_t t0 = time(NULL);
 
     /* Missing. */
@@ -153,7 +193,7 @@ int main(int argc, char **argv)
     CHECK(info.layout > 0);
     CHECK_EQ_INT(info.persistent, 0);
     CHECK_EQ_INT(info.in_use, 1);
-    CHECK_EQ_INT(info.uid, geteuid());
+    CHECK_EQ_INT(info.uid, th_uid());
     CHECK_EQ_INT(info.mode, 0600);
     CHECKF(info.created >= (int64_t)t0 - 2 && info.created <= (int64_t)time(NULL) + 2,
            "created %lld, now %lld", (long long)info.created, (long long)time(NULL));
@@ -178,27 +218,31 @@ int main(int argc, char **argv)
     smem_region_close(r);
     CHECK_ERR(smem_region_stat(a, &info), SMEM_ENOENT);
 
-    /* Persistent with no user; mode 0640. */
+    /* Persistent with no user (Windows: held by a helper); mode 0640. */
     const smem_opts p = {SMEM_PERSIST, 0640, 0, NULL, NULL};
-    CHECK_OK(smem_region_open(b, 4096, &p, &r));
-    smem_region_close(r);
+    if (TH_WINDOWS) {
+        hold(&holder_b, b, 4096, SMEM_PERSIST, 0640);
+    } else {
+        CHECK_OK(smem_region_open(b, 4096, &p, &r));
+        smem_region_close(r);
+    }
     CHECK_OK(smem_region_stat(b, &info));
     CHECK_EQ_INT(info.kind, SMEM_KIND_REGION);
     CHECK_EQ_INT(info.state, SMEM_STATE_READY);
     CHECK_EQ_INT(info.persistent, 1);
-    CHECK_EQ_INT(info.in_use, 0);
+    CHECK_EQ_INT(info.in_use, TH_WINDOWS);
     CHECK_EQ_INT(info.mode, 0640);
     CHECK_EQ_SIZE(info.size, 4096);
     CHECK_EQ_INT(smem_region_gc(b), 0);
     CHECK(th_shm_exists(b));
-    /* ... in use again */
+    /* ... in use (again) */
     hold(&h[0], b, 0, 0, 0);
     CHECK_OK(smem_region_stat(b, &info));
     CHECK_EQ_INT(info.persistent, 1);
     CHECK_EQ_INT(info.in_use, 1);
     th_wait_ok(&h[0], 10000);
     CHECK_OK(smem_region_stat(b, &info));
-    CHECK_EQ_INT(info.in_use, 0);
+    CHECK_EQ_INT(info.in_use, TH_WINDOWS);
 
     /* Stale: every user SIGKILLed. */
     hold(&h[0], c, 777, 0, 0);
@@ -212,57 +256,37 @@ int main(int argc, char **argv)
     CHECK_EQ_INT(info.state, SMEM_STATE_READY);
     CHECK_EQ_INT(smem_region_gc(c), 0);
     th_kill(&h[1]);
-    /* Nobody is left to unlink it: the file is there, stale. */
-    CHECKF(th_shm_exists(c), "the killed region's file vanished");
-    {
-        CHECK_OK(smem_region_stat(c, &info));
-        CHECK_EQ_INT(info.in_use, 0);
-        CHECK_EQ_INT(info.persistent, 0);
-        CHECK_EQ_INT(info.state, SMEM_STATE_STALE);
-        CHECK_EQ_INT(info.kind, SMEM_KIND_REGION);
-        CHECK_EQ_SIZE(info.size, 777);
-
-        list(&seen, a, b, c);
-        CHECK(find(&seen, a) == NULL);
-        const smem_info *ib = find(&seen, b), *ic = find(&seen, c);
-        CHECKF(ib && ic, "list misses %s or %s", b, c);
-        CHECK_EQ_INT(ib->persistent, 1);
-        CHECK_EQ_INT(ib->state, SMEM_STATE_READY);
-        CHECK_EQ_INT(ic->state, SMEM_STATE_STALE);
-        CHECK_EQ_INT(ic->in_use, 0);
-
-        CHECK_EQ_INT(smem_region_gc(c), 1);
-        CHECK(!th_shm_exists(c));
-    }
+    if (TH_WINDOWS)
+        killed_region_gone(a, b, c);
+    else
+        killed_region_stale(a, b, c);
     CHECK_ERR(smem_region_gc(c), SMEM_ENOENT);
     CHECK_ERR(smem_region_stat(c, &info), SMEM_ENOENT);
 
     /* A garbage file is listed as BAD; names that are not region names
      * are not listed. */
-    char path[128], other[128], badname[128];
-    th_shm_path(path, c);
+    char garbage[128], other[128], badname[128];
     {
-        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
-        CHECK_SYS(fd);
         unsigned char junk[300];
         th_pattern(junk, sizeof junk, 9);
-        CHECK(write(fd, junk, sizeof junk) == (ssize_t)sizeof junk);
-        close(fd);
+        snprintf(garbage, sizeof garbage, "smem.%s", c);
+        th_obj_plant(garbage, junk, sizeof junk);
     }
-    snprintf(other, sizeof other, "/dev/shm/smemx%s", c);
-    snprintf(badname, sizeof badname, "/dev/shm/smem.-%s", c);
-    CHECK_SYS(close(open(other, O_WRONLY | O_CREAT | O_EXCL, 0600)));
-    CHECK_SYS(close(open(badname, O_WRONLY | O_CREAT | O_EXCL, 0600)));
+    snprintf(other, sizeof other, "smemx%s", c);
+    snprintf(badname, sizeof badname, "smem.-%s", c);
+    th_obj_plant(other, NULL, 0);
+    th_obj_plant(badname, NULL, 0);
     list(&seen, c, NULL, NULL);
-    unlink(other);
-    unlink(badname);
+    th_obj_remove(other);
+    th_obj_remove(badname);
     const smem_info *ig = find(&seen, c);
     CHECKF(ig != NULL, "list misses the garbage file");
     CHECK_EQ_INT(ig->state, SMEM_STATE_BAD);
     CHECK_EQ_INT(ig->error, SMEM_EBADREGION);
     CHECK_EQ_INT(ig->kind, SMEM_KIND_UNKNOWN);
-    CHECK_EQ_INT(ig->uid, geteuid());
-    CHECK_EQ_INT(ig->mode, 0600);
+    CHECK_EQ_INT(ig->uid, th_uid());
+    if (!TH_WINDOWS) /* Windows keeps the mode inside the object: garbage here */
+        CHECK_EQ_INT(ig->mode, 0600);
     th_shm_unlink(c);
 
     /* fn returning nonzero stops the walk. */
@@ -273,8 +297,14 @@ int main(int argc, char **argv)
     CHECK_EQ_INT(seen.n_calls, 1);
     CHECK_EQ_INT(rc, 1);
 
-    /* stat of a persistent region, then remove. */
-    CHECK_OK(smem_region_remove(b));
+    /* stat of a persistent region, then remove (Windows: refused while its
+     * holder has it, gone with the holder). */
+    if (TH_WINDOWS) {
+        CHECK_ERR(smem_region_remove(b), SMEM_EBUSY);
+        th_wait_ok(&holder_b, 10000);
+    } else {
+        CHECK_OK(smem_region_remove(b));
+    }
     CHECK_ERR(smem_region_stat(b, &info), SMEM_ENOENT);
     list(&seen, a, b, c);
     CHECK_EQ_INT(seen.n, 0);
@@ -291,10 +321,11 @@ int main(int argc, char **argv)
     /* Many bystanders make each walk slower, so that names vanish between
      * reading the directory and looking at them. */
     for (int i = 0; i < 300; i++) {
-        char n[SMEM_NAME_MAX + 8], pth[160];
+        char n[SMEM_NAME_MAX + 8], obj[SMEM_NAME_MAX + 16];
         snprintf(n, sizeof n, "%s-s%d", churn, i);
         th_cleanup_name(n);
-        CHECK_SYS(close(open(th_shm_path(pth, n), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)));
+        snprintf(obj, sizeof obj, "smem.%s", n);
+        th_obj_plant(obj, NULL, 0);
     }
     th_spawn(&h[0], -1, "churn", churn, NULL);
     th_expect(&h[0], "ready", 10000);

@@ -36,9 +36,13 @@ static void err(const char *what, int rc)
 static void *thread_main(void *arg)
 {
     (void)arg;
+    /* A loaded machine can keep a thread from the gate for seconds (under
+     * Wine every gate goes through the one wineserver): this is about
+     * thread safety, not speed. */
+    const smem_opts patient = {0, 0, 60000, NULL, NULL};
     for (int i = 0; i < ATTACHES; i++) {
         smem_region *r = NULL;
-        int rc = smem_region_open(held, 0, NULL, &r);
+        int rc = smem_region_open(held, 0, &patient, &r);
         if (rc != 0) {
             err("attach", rc);
             break;
