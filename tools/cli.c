@@ -1,6 +1,7 @@
 /*
  * cli.c — argument parsing, error reporting and formatting for `sharedmem`.
- * Portable C11: no operating-system calls here (those are in os-posix.c).
+ * Portable C11: no operating-system calls here (those are in os-posix.c
+ * and os-win.c).
  */
 #include "cli.h"
 
@@ -114,6 +115,10 @@ void cli_print_help(const cli_cmd *cmd, FILE *f)
 
     fputs("\nExit status:\n", f);
     print_indented(f, cmd->exit_status);
+    if (cmd->windows) {
+        fputs("\nOn Windows:\n", f);
+        print_indented(f, cmd->windows);
+    }
     if (cmd->example && cmd->example[0]) {
         fputs("\nExamples:\n", f);
         print_indented(f, cmd->example);
@@ -411,4 +416,12 @@ void cli_json_bytes(FILE *f, const void *data, size_t len)
 void cli_json_string(FILE *f, const char *s)
 {
     cli_json_bytes(f, s, strlen(s));
+}
+
+/* ---------------------------------------------------------------------- */
+
+int cli_region_gone(const char *name)
+{
+    smem_info info;
+    return smem_region_stat(name, &info) == SMEM_ENOENT;
 }

@@ -57,6 +57,9 @@ typedef struct cli_cmd {
     const cli_opt *opts;     /* NULL or a table ended by {NULL} */
     const char *exit_status; /* lines for the "Exit status" section */
     const char *example;     /* lines for the "Examples" section */
+    const char *windows;     /* NULL, or lines for the "On Windows" section: what
+                                differs there (shown on every system, as in the
+                                man page, so that scripts can be written for both) */
     int min_args, max_args;  /* positional arguments; max -1 = no limit */
     int (*run)(const struct cli_cmd *cmd, cli_args *a);
 } cli_cmd;
@@ -132,9 +135,19 @@ void cli_json_string(FILE *f, const char *s);
  * written as \u00XX, XX being the byte in lowercase hexadecimal. */
 void cli_json_bytes(FILE *f, const void *p, size_t len);
 
+/* 1 if there is no region NAME (any more), else 0.  A command that made
+ * NAME persistent checks this after closing it: on Windows a region lives
+ * only while a process has it open, whatever SMEM_PERSIST says. */
+int cli_region_gone(const char *name);
+
 /* ---------------------------------------------------------------------- */
 /* The few operating-system services the tool needs (os-posix.c; a
- * Windows build provides the same functions in its own file).           */
+ * Windows build provides the same functions in os-win.c).               */
+
+/* 1 if smem_info.uid names the owner of a region (POSIX); 0 if it means
+ * nothing (Windows, where it is always 0: the library opens only objects
+ * that the calling user made, and has no numeric user ids). */
+int cli_os_has_uids(void);
 
 /* The user name of UID into buf; 0 on success, -1 if it has none. */
 int cli_os_user_name(unsigned uid, char *buf, size_t n);
@@ -146,13 +159,18 @@ int cli_os_is_mine(unsigned uid);
 /* This process's id. */
 long cli_os_pid(void);
 
-/* Stop requests (SIGINT, SIGTERM, SIGHUP on POSIX; Ctrl-C and console
- * close on Windows).  cli_os_stop_begin starts catching them (from then on
- * they are held until cli_os_stop_wait or cli_os_stop_requested takes
- * them); cli_os_stop_wait sleeps, without busy-waiting, until one arrives
- * and returns its number; cli_os_stop_end restores the previous handling.
- * 0 or -1 on error. */
-int cli_os_stop_begin(void);
+/* Stop requests (SIGINT, SIGTERM, SIGHUP on POSIX; Ctrl-C, Ctrl-Break and
+ * console close on Windows).  cli_os_stop_begin starts catching them
+ * (from then on they are held until cli_os_stop_wait or
+ * cli_os_stop_requested takes them); cli_os_stop_wait sleeps, without
+ * busy-waiting, until one arrives and returns nonzero (on POSIX the
+ * signal's number); cli_os_stop_end restores the previous handling.
+ * cli_os_stop_begin returns 0, or -1 on error.
+ *
+ * With RELEASE_NAME (`hold`; NULL for `watch`), a request from
+ * cli_os_release_ask for that region name also counts as a stop request
+ * (Windows; POSIX has no such requests). */
+int cli_os_stop_begin(const char *release_name);
 int cli_os_stop_wait(void);
 void cli_os_stop_end(void);
 
@@ -161,6 +179,18 @@ void cli_os_stop_end(void);
  * still pending, or 0 if none has.  Never blocks: for loops that wait on
  * something else with a timeout (`watch`). */
 int cli_os_stop_requested(void);
+
+/* `rm` of a region that `hold` processes keep.  On Windows a region cannot
+ * be removed while a process has it open, and goes away when the last one
+ * closes it: so rm asks the holds of NAME to let go (see
+ * cli_os_stop_begin).  cli_os_release_ask returns a request to pass to
+ * cli_os_release_end once the region is gone or rm gives up, or NULL if no
+ * hold of NAME listens (always on POSIX, where rm needs no holder's help). */
+void *cli_os_release_ask(const char *name);
+void cli_os_release_end(void *request);
+
+/* Sleeps for MS milliseconds. */
+void cli_os_sleep_ms(int ms);
 
 /* Puts the standard stream F (stdin or stdout) in binary mode, so that
  * bytes pass unchanged (a no-op on POSIX; no CR-LF translation on

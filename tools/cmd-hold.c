@@ -44,9 +44,10 @@ static int run_hold(const cli_cmd *cmd, cli_args *a)
     if (a->seen[HOLD_MODE] && cli_parse_mode(a->value[HOLD_MODE], &opts.mode, &why) != 0)
         return cli_usage(cmd, "invalid mode '%s': %s", a->value[HOLD_MODE], why);
 
-    /* Catch the stop signals before opening: one that arrives while the
-     * open runs is held and ends the wait at once. */
-    if (cli_os_stop_begin() != 0)
+    /* Catch the stop signals (and, on Windows, listen for `rm NAME`)
+     * before opening: one that arrives while the open runs is held and
+     * ends the wait at once. */
+    if (cli_os_stop_begin(name) != 0)
         return cli_failf(cmd, "cannot catch the stop signals");
 
     if (a->seen[HOLD_CREATE]) {
@@ -114,6 +115,12 @@ const cli_cmd cli_cmd_hold = {
     .example = "sharedmem hold jobs\n"
                "sharedmem hold dllmemfilemap &\n"
                "sharedmem hold scratch --create 1M &",
+    .windows = "hold is the only way to keep a region alive: a region lives only while\n"
+               "some process has it open, and --persist cannot keep one.  hold stops on\n"
+               "Ctrl-C, Ctrl-Break or when its console closes, and also when\n"
+               "`sharedmem rm NAME` asks it to let go; then it releases NAME as above.\n"
+               "If hold is killed, its region goes away with it, unless other processes\n"
+               "have it open.",
     .min_args = 1,
     .max_args = 1,
     .run = run_hold,

@@ -56,10 +56,44 @@ static int list_regions(info_list *l)
     return 0;
 }
 
+/* The OWNER column: the user name, else the uid; "-" where regions have
+ * no uid (Windows). */
 static void owner_name(unsigned uid, char *buf, size_t n)
 {
-    if (cli_os_user_name(uid, buf, n) != 0)
+    if (!cli_os_has_uids())
+        snprintf(buf, n, "-");
+    else if (cli_os_user_name(uid, buf, n) != 0)
         snprintf(buf, n, "%u", uid);
+}
+
+/* SECS as local time, "2026-11-22 10:30:00 +0100"; 0, or -1 if it cannot
+ * be shown.  The offset is computed here because strftime's %z gives the
+ * zone's name with Microsoft's C library. */
+static int format_local_time(int64_t secs, char *buf, size_t n)
+{
+    time_t t = (time_t)secs;
+    struct tm local, utc, *p;
+    char when[32];
+    long off, a;
+
+    if (!(p = localtime(&t)))
+        return -1;
+    local = *p; /* gmtime reuses the same static buffer */
+    if (!(p = gmtime(&t)))
+        return -1;
+    utc = *p;
+    if (strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &local) == 0)
+        return -1;
+    /* Seconds east of UTC; the two dates are at most a day apart. */
+    off = ((local.tm_hour - utc.tm_hour) * 60L + (local.tm_min - utc.tm_min)) * 60L +
+          (local.tm_sec - utc.tm_sec);
+    if (local.tm_year != utc.tm_year)
+        off += local.tm_year > utc.tm_year ? 86400L : -86400L;
+    else
+        off += (local.tm_yday - utc.tm_yday) * 86400L;
+    a = off < 0 ? -off : off;
+    snprintf(buf, n, "%s %c%02ld%02ld", when, off < 0 ? '-' : '+', a / 3600, a / 60 % 60);
+    return 0;
 }
 
 static void state_text(const smem_info *info, char *buf, size_t n)
@@ -219,6 +253,12 @@ const cli_cmd cli_cmd_ls = {
                    "2  usage error",
     .example = "sharedmem ls\n"
                "sharedmem ls --all --json",
+    .windows = "Lists the regions that Windows lets it find in the session's Local\\\n"
+               "namespace.  OWNER is \"-\" (in JSON, uid 0 and owner null), and --all\n"
+               "changes nothing: only your own regions can be opened.  MODE is the mode\n"
+               "that was asked for, recorded but not applied.  A region exists only while\n"
+               "some process has it open, so PERSIST=yes does not keep it, and none is\n"
+               "stale.",
     .min_args = 0,
     .max_args = 0,
     .run = run_ls,
@@ -267,15 +307,15 @@ static int run_stat(const cli_cmd *cmd, cli_args *a)
         printf("%-11s %s\n", "error:", smem_err_name(info.error));
     printf("%-11s %s\n", "persistent:", info.persistent ? "yes" : "no");
     printf("%-11s %s\n", "in use:", info.in_use ? "yes" : "no");
-    if (cli_os_user_name(info.uid, owner, sizeof owner) == 0)
+    if (!cli_os_has_uids())
+        printf("%-11s -\n", "owner:");
+    else if (cli_os_user_name(info.uid, owner, sizeof owner) == 0)
         printf("%-11s %s (uid %u)\n", "owner:", owner, info.uid);
     else
         printf("%-11s %u\n", "owner:", info.uid);
     printf("%-11s %04o\n", "mode:", info.mode & 07777u);
     if (info.created > 0) {
-        time_t t = (time_t)info.created;
-        struct tm *tm = localtime(&t);
-        if (tm && strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S %z", tm) > 0)
+        if (format_local_time(info.created, buf, sizeof buf) == 0)
             printf("%-11s %s (%lld)\n", "created:", buf, (long long)info.created);
         else
             printf("%-11s %lld\n", "created:", (long long)info.created);
@@ -305,6 +345,8 @@ const cli_cmd cli_cmd_stat = {
                    "2  usage error (including an invalid NAME)",
     .example = "sharedmem stat jobs\n"
                "sharedmem stat jobs --json",
+    .windows = "The owner is \"-\" (in JSON, uid 0 and owner null).  The mode is recorded\n"
+               "as given but not applied: only you can open the region.",
     .min_args = 1,
     .max_args = 1,
     .run = run_stat,
@@ -350,6 +392,12 @@ static int run_create(const cli_cmd *cmd, cli_args *a)
                 "sharedmem: note: %s is not persistent and was removed when this command "
                 "exited; use --persist or `sharedmem hold`\n",
                 name);
+    else if (cli_region_gone(name))
+        fprintf(stderr,
+                "sharedmem: note: %s was removed when this command exited: here a region "
+                "lives only while a process has it open, even with --persist; keep it with "
+                "`sharedmem hold %s --create %s`\n",
+                name, name, a->pos[1]);
     return CLI_OK;
 }
 
@@ -371,6 +419,10 @@ const cli_cmd cli_cmd_create = {
                    "1  it could not be created (e.g. it already exists, no space left)\n"
                    "2  usage error (invalid NAME, SIZE or MODE)",
     .example = "sharedmem create jobs 64K --persist --mode 0640",
+    .windows = "A region lives only while some process has it open, even with --persist:\n"
+               "the region that create makes is gone when it exits, and a note says so.\n"
+               "Keep it with `sharedmem hold NAME --create SIZE` instead.  The mode is\n"
+               "recorded, not applied: only you can open the region.",
     .min_args = 2,
     .max_args = 2,
     .run = run_create,
@@ -378,6 +430,30 @@ const cli_cmd cli_cmd_create = {
 
 /* ---------------------------------------------------------------------- */
 /* rm                                                                     */
+
+/* How long rm waits, on Windows, for the holds it asked to let go of a
+ * region, and how often it looks meanwhile. */
+#define RM_RELEASE_MS 2000
+#define RM_POLL_MS 10
+
+/* Removes NAME.  On Windows a region that a process has open cannot be
+ * removed (SMEM_EBUSY) and goes away with its last handle: then rm asks
+ * the `sharedmem hold`s of NAME to let go, and tries again until the
+ * region is gone or RM_RELEASE_MS have passed. */
+static int remove_region(const char *name)
+{
+    int rc = smem_region_remove(name), waited;
+    void *request;
+
+    if (rc != SMEM_EBUSY || !(request = cli_os_release_ask(name)))
+        return rc;
+    for (waited = 0; rc == SMEM_EBUSY && waited < RM_RELEASE_MS; waited += RM_POLL_MS) {
+        cli_os_sleep_ms(RM_POLL_MS);
+        rc = smem_region_remove(name);
+    }
+    cli_os_release_end(request);
+    return rc == SMEM_ENOENT ? 0 : rc; /* gone with its last holder */
+}
 
 static int run_rm(const cli_cmd *cmd, cli_args *a)
 {
@@ -387,7 +463,7 @@ static int run_rm(const cli_cmd *cmd, cli_args *a)
         if ((rc = cli_check_name(cmd, a->pos[i])) != CLI_OK)
             return rc;
     for (i = 0; i < a->npos; i++) {
-        rc = smem_region_remove(a->pos[i]);
+        rc = remove_region(a->pos[i]);
         if (rc < 0)
             status = cli_fail(cmd, a->pos[i], rc);
     }
@@ -408,6 +484,11 @@ const cli_cmd cli_cmd_rm = {
                    "1  at least one could not be removed (e.g. no such region)\n"
                    "2  usage error (including an invalid NAME)",
     .example = "sharedmem rm jobs cache",
+    .windows = "A region cannot be removed while a process has it open, and goes away\n"
+               "when the last one closes it.  So rm asks every `sharedmem hold` of NAME\n"
+               "to let go and waits up to 2 seconds for the region to go; if other\n"
+               "processes (a watch, a program) still keep it, rm fails with \"in use\"\n"
+               "(and the holds have let go all the same).",
     .min_args = 1,
     .max_args = -1,
     .run = run_rm,
@@ -499,6 +580,9 @@ const cli_cmd cli_cmd_gc = {
                    "2  usage error",
     .example = "sharedmem gc --dry-run\n"
                "sharedmem gc",
+    .windows = "A region goes away with the last process that has it open, so none is\n"
+               "ever stale and gc finds nothing to remove; it is there for scripts\n"
+               "written for both systems.",
     .min_args = 0,
     .max_args = -1,
     .run = run_gc,

@@ -296,6 +296,12 @@ static int run_set(const cli_cmd *cmd, cli_args *a)
     free(b.p);
     if (rc < 0)
         return cli_fail(cmd, name, rc);
+    if (create && cli_region_gone(name))
+        fprintf(stderr,
+                "sharedmem: note: %s was removed, with the value just stored, when this "
+                "command exited: here a value lives only while a process has it open, even "
+                "with --persist; keep it with `sharedmem hold %s`\n",
+                name, name);
     return CLI_OK;
 }
 
@@ -327,6 +333,9 @@ const cli_cmd cli_cmd_set = {
     .example = "sharedmem set greeting 'hello, world' --persist\n"
                "date | sharedmem set status -\n"
                "sharedmem set blob - --persist --capacity 1M < blob.bin",
+    .windows = "A value lives only while some process has it open, even with --persist: a\n"
+               "value that set creates is gone, with what set stored, when set exits (a\n"
+               "note says so).  Start `sharedmem hold NAME` first; it creates the value.",
     .min_args = 2,
     .max_args = 2,
     .run = run_set,
@@ -366,7 +375,7 @@ static int run_watch(const cli_cmd *cmd, cli_args *a)
         return rc;
     /* Catch the stop signals first: one that arrives while the value is
      * being opened is held and ends the loop at once. */
-    if (cli_os_stop_begin() != 0)
+    if (cli_os_stop_begin(NULL) != 0)
         return cli_failf(cmd, "cannot catch the stop signals");
     /* Not read-only, although watch never writes: a read-only handle
      * cannot ask writers to wake it, so its waits poll every millisecond;
@@ -444,6 +453,8 @@ const cli_cmd cli_cmd_watch = {
                    "2  usage error (including an invalid NAME)",
     .example = "sharedmem watch status\n"
                "sharedmem watch status --json | while read -r line; do ...; done",
+    .windows = "watch stops on Ctrl-C, Ctrl-Break or when its console closes.  While it\n"
+               "has NAME open, `sharedmem rm NAME` fails with \"in use\".",
     .min_args = 1,
     .max_args = 1,
     .run = run_watch,

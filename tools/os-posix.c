@@ -1,9 +1,9 @@
 /*
  * os-posix.c — THE OPERATING-SYSTEM-SPECIFIC PART of the `sharedmem` tool
- * (POSIX): user names, ids, binary streams, and catching stop signals for
- * `hold` and `watch`.  All other files of the tool use only the sharedmem
- * API and standard C.  A Windows build provides the same functions (cli.h)
- * in os-win.c.
+ * (POSIX): user names, ids, binary streams, sleeping, and catching stop
+ * signals for `hold` and `watch`.  All other files of the tool use only
+ * the sharedmem API and standard C.  A Windows build provides the same
+ * functions (cli.h) in os-win.c.
  */
 #include "cli.h"
 
@@ -13,7 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
+
+int cli_os_has_uids(void)
+{
+    return 1;
+}
 
 int cli_os_user_name(unsigned uid, char *buf, size_t n)
 {
@@ -59,6 +65,28 @@ int cli_os_binary(FILE *f)
     return 0;
 }
 
+void cli_os_sleep_ms(int ms)
+{
+    struct timespec ts;
+    ts.tv_sec = ms / 1000;
+    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* rm never needs a holder's help here: removing a name works while
+ * processes have the region open. */
+void *cli_os_release_ask(const char *name)
+{
+    (void)name;
+    return NULL;
+}
+
+void cli_os_release_end(void *request)
+{
+    (void)request;
+}
+
 /* ---------------------------------------------------------------------- */
 /* Stop signals.  The handler only records the signal.  The signals stay
  * blocked outside sigsuspend(), so none is lost between the check of the
@@ -76,12 +104,13 @@ static void on_stop_signal(int signo)
     stop_signo = signo;
 }
 
-int cli_os_stop_begin(void)
+int cli_os_stop_begin(const char *release_name)
 {
     struct sigaction sa;
     sigset_t block;
     size_t i;
 
+    (void)release_name; /* see cli_os_release_ask */
     sigemptyset(&block);
     for (i = 0; i < NSTOP; i++)
         sigaddset(&block, stop_signals[i]);

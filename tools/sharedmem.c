@@ -49,6 +49,10 @@ static void print_tool_help(FILE *f)
           "powers of 1024).  Names are 1 to 64 characters from A-Z a-z 0-9 . _ -,\n"
           "starting with a letter or digit.\n"
           "\n"
+          "On Windows, a region lives only while some process has it open, even if\n"
+          "it was made persistent: keep one with `sharedmem hold`.  The help of each\n"
+          "command says what else differs there.\n"
+          "\n"
           "Exit status:\n"
           "  0  success\n"
           "  1  failure (one line on stderr: \"sharedmem: COMMAND NAME: reason\")\n"
@@ -133,12 +137,14 @@ const cli_cmd cli_cmd_version = {
 /* ---------------------------------------------------------------------- */
 
 /* Flushes stdout and reports a write error (a full disk, a closed pipe
- * without SIGPIPE) as a failure rather than exiting 0 with lost output. */
+ * without SIGPIPE) as a failure rather than exiting 0 with lost output.
+ * A command that failed has already said why (`watch` reports its own
+ * write errors): one message is enough. */
 static int finish(const char *what, int status)
 {
-    if (fflush(stdout) != 0 || ferror(stdout)) {
+    if ((fflush(stdout) != 0 || ferror(stdout)) && status == CLI_OK) {
         fprintf(stderr, "sharedmem: %s: error writing the output\n", what);
-        return status == CLI_OK ? CLI_FAIL : status;
+        return CLI_FAIL;
     }
     return status;
 }
