@@ -14,6 +14,7 @@
 #include "attach.h"
 
 #include <pthread.h>
+#include <stdlib.h>
 #include <time.h>
 
 static void after_fork_in_child(void)
@@ -39,4 +40,9 @@ void dllshmem__pause(void)
 {
     struct timespec ts = {0, 1000 * 1000};
     nanosleep(&ts, NULL);
+}
+
+const char *dllshmem__getenv(const char *var)
+{
+    return getenv(var);
 }

@@ -31,4 +31,9 @@ void dllshmem__forked(void);
 /* Provided by the OS file: sleeps about one millisecond. */
 void dllshmem__pause(void);
 
+/* Provided by the OS file: the value of the environment variable VAR, or
+ * NULL if it is not set.  Called only by the attach; the string stays
+ * valid until the next call. */
+const char *dllshmem__getenv(const char *var);
+
 #endif

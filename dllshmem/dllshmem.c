@@ -18,7 +18,6 @@
 #include "utf.h"
 
 #include <stdatomic.h>
-#include <stdlib.h>
 
 /* How long detach waits for calls still running in other threads before it
  * gives up and leaves the value attached (safe: the process's attachment
@@ -55,7 +54,7 @@ void dllshmem__attach(void)
     /* DLLSHMEM_NAME, when set, is the name, even if empty (then an invalid
      * one): a test or a second application never touches the default by
      * accident. */
-    const char *name = getenv("DLLSHMEM_NAME");
+    const char *name = dllshmem__getenv("DLLSHMEM_NAME");
     if (name == NULL)
         name = DLLSHMEM_DEFAULT_NAME;
     /* The first process creates the value, empty (the seed's memset); the

@@ -6,7 +6,11 @@
  * creates it, the last one to detach removes it, unless `sharedmem hold`
  * keeps it.  Unloading (or exit) detaches.  $DLLSHMEM_NAME, when set, is
  * the name even if it is empty or invalid (then every call fails): a
- * program never falls back to the shared default by accident.
+ * program never falls back to the shared default by accident.  On Windows
+ * the library is dllshmem.dll (import library libdllshmem.dll.a with
+ * MinGW, dllshmem.lib with MSVC), which attaches and detaches from DllMain;
+ * at process exit it leaves the detach to Windows, which closes the
+ * process's handles anyway.
  *
  * The text is stored as UTF-8, so the wide and narrow calls and the
  * `sharedmem` tool all see the same string.  "Characters" below are

@@ -6,15 +6,25 @@
 # a unique name and then loads the library with dlopen (in itself or in
 # helper processes), which also tests attach and detach.  One program, one
 # CTest test per case:  test_dllshmem PATH/TO/libdllshmem.so CASE
+# On Windows the library is given by its bare name, dllshmem.dll, which
+# LoadLibrary finds beside the test program (both are in bin/), as a
+# Windows program finds its DLLs; wchar_t is UTF-16 there.
 
 add_executable(test_dllshmem test_dllshmem.c)
 target_link_libraries(test_dllshmem PRIVATE smem_testkit Threads::Threads ${CMAKE_DL_LIBS})
 add_dependencies(test_dllshmem dllshmem)
 
+if(WIN32)
+  set(_dll_arg $<TARGET_FILE_NAME:dllshmem>)
+else()
+  set(_dll_arg $<TARGET_FILE:dllshmem>)
+endif()
+
 # case  timeout(s)
 set(DLLSHMEM_TESTS
   api       30
   cut       60
+  long      30
   unicode   30
   hostile   30
   scribble  60
@@ -30,7 +40,7 @@ foreach(_i RANGE 0 ${_last} 2)
   list(GET DLLSHMEM_TESTS ${_i} _case)
   list(GET DLLSHMEM_TESTS ${_j} _timeout)
   add_test(NAME dllshmem_${_case}
-           COMMAND test_dllshmem $<TARGET_FILE:dllshmem> ${_case})
+           COMMAND test_dllshmem ${_dll_arg} ${_case})
   set_tests_properties(dllshmem_${_case} PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT ${_timeout})
 endforeach()
 
@@ -51,17 +61,36 @@ if(CMAKE_C_COMPILER_ID MATCHES "GNU|Clang" AND CMAKE_SYSTEM_NAME STREQUAL "Linux
   target_compile_options(test_dllshmem_wchar16 PRIVATE -fshort-wchar)
   target_link_libraries(test_dllshmem_wchar16 PRIVATE smem_testkit Threads::Threads ${CMAKE_DL_LIBS})
   add_dependencies(test_dllshmem_wchar16 dllshmem_wchar16)
-  foreach(_case api cut unicode hostile share threads)
+  foreach(_case api cut long unicode hostile share threads)
     add_test(NAME dllshmem_wchar16_${_case}
              COMMAND test_dllshmem_wchar16 $<TARGET_FILE:dllshmem_wchar16> ${_case})
     set_tests_properties(dllshmem_wchar16_${_case} PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 60)
   endforeach()
 endif()
 
-# The seed's programs, as built.
+# The seed's programs, as built (on Windows the seed's own, examples/seed/;
+# see examples/CMakeLists.txt).  On Windows they are passed by their bare
+# names, as the seed runs them: CreateProcess finds a program beside the
+# one that starts it, and all of them are in bin/.
 add_executable(test_dllshmem_example test_dllshmem_example.c)
 target_link_libraries(test_dllshmem_example PRIVATE smem_testkit)
 add_dependencies(test_dllshmem_example example_parent example_child)
-add_test(NAME dllshmem_example
-         COMMAND test_dllshmem_example $<TARGET_FILE:example_parent> $<TARGET_FILE:example_child>)
+if(WIN32)
+  set(_example_args $<TARGET_FILE_NAME:example_parent> $<TARGET_FILE_NAME:example_child>)
+else()
+  set(_example_args $<TARGET_FILE:example_parent> $<TARGET_FILE:example_child>)
+endif()
+add_test(NAME dllshmem_example COMMAND test_dllshmem_example ${_example_args})
 set_tests_properties(dllshmem_example PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 60)
+
+# The seed's run, exactly: `parent.exe child.exe` in the programs'
+# directory.  DLLSHMEM_NAME keeps it away from a real "dllmemfilemap".
+if(WIN32)
+  add_test(NAME dllshmem_seed
+           COMMAND example_parent $<TARGET_FILE_NAME:example_child>
+           WORKING_DIRECTORY $<TARGET_FILE_DIR:example_parent>)
+  set_tests_properties(dllshmem_seed PROPERTIES
+    ENVIRONMENT DLLSHMEM_NAME=tseed-ctest
+    PASS_REGULAR_EXPRESSION "Child process read from shared memory: This is a test string"
+    TIMEOUT 60)
+endif()
