@@ -1,17 +1,17 @@
 /* Nothing read from a value's region is trusted.  Garbage is written
- * straight into the bytes of a live value's file (/dev/shm/smem.NAME: the
- * 128-byte region header, then the value's own header and slots): extreme
- * integers at every aligned offset outside the payloads, 0xff and random
- * windows sliding over the whole data area, random bytes here and there,
- * whole random data areas, damaged region headers.  After each, get,
- * version, wait and set through a handle opened before the damage, and
- * open + the same calls through a new handle, must return a known error
- * code or a sane result (a length within the capacity and the buffer; a
- * set that succeeded is what the next get returns) and never write outside
- * the caller's buffers (guard pages; AddressSanitizer in CI), crash, or
- * take much longer than the timeouts involved.  The calls run in a child
- * process watched by the parent, so a crash or a hang is reported with the
- * damage that caused it.
+ * straight into the bytes of a live value's region (through a raw handle
+ * that maps them: the 128-byte region header, then the value's own header
+ * and slots): extreme integers at every aligned offset outside the
+ * payloads, 0xff and random windows sliding over the whole data area,
+ * random bytes here and there, whole random data areas, damaged region
+ * headers.  After each, get, version, wait and set through a handle opened
+ * before the damage, and open + the same calls through a new handle, must
+ * return a known error code or a sane result (a length within the capacity
+ * and the buffer; a set that succeeded is what the next get returns) and
+ * never write outside the caller's buffers (guard pages; AddressSanitizer
+ * in CI), crash, or take much longer than the timeouts involved.  The
+ * calls run in a helper process watched by this one, so a crash or a hang
+ * is reported with the damage that caused it.
  *
  * The test does not rely on the value's layout: it finds where the two
  * slots' payloads are by looking for values it set, and treats every
@@ -20,16 +20,10 @@
 
 #include "test_value_kit.c"
 
-#include <fcntl.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #define CAP 200
 #define HDR 128
@@ -38,19 +32,23 @@
 #define HANG_MS 20000   /* the watchdog's limit for one call */
 #define MAX_FILE 4096
 
-static char name[SMEM_NAME_MAX + 1], path[128];
-static size_t file_size;
-static unsigned char healthy[MAX_FILE];
-static size_t payload[4]; /* file offsets of the slots' payloads */
-static int npayload;
-static tv_id healthy_id;  /* the value in the healthy file */
-static uint64_t healthy_version;
+static char name[SMEM_NAME_MAX + 1];
+static unsigned char *mem; /* the region's bytes, from its header on */
 
 static const smem_opts quick = {0, 0, TIMEOUT_MS, NULL, NULL};
-static uint64_t fuzz_seed = 0x6a7ba6e; /* SMEM_FUZZ_SEED overrides it */
 
-/* What the child is doing, for the parent's report. */
-struct progress {
+/* What the test knows of the healthy region, and what the worker is doing
+ * (for the report), in a region of their own. */
+struct shared {
+    /* set before the worker starts */
+    uint64_t fuzz_seed; /* SMEM_FUZZ_SEED overrides the default */
+    size_t total;       /* the region's bytes, header included */
+    size_t payload[4];  /* offsets of the slots' payloads */
+    int npayload;
+    tv_id healthy_id; /* the value in the healthy bytes */
+    uint64_t healthy_version;
+    unsigned char healthy[MAX_FILE];
+    /* set by the worker */
     int iter;
     int step;
     int64_t beat_ms; /* when the current call began */
@@ -58,32 +56,40 @@ struct progress {
     char what[160];
     char call[64];
 };
-static struct progress *prog;
+static struct shared *sh;
 
-/* ---- the file --------------------------------------------------------- */
+static struct shared *open_shared(const char *ctlname, smem_region **r)
+{
+    CHECK_OK(smem_region_open(ctlname, sizeof(struct shared), NULL, r));
+    return smem_region_data(*r);
+}
+
+/* ---- the region's bytes ----------------------------------------------- */
+
+/* A raw handle (SMEM_ANYKIND) maps the same bytes as the value's handles;
+ * the region header sits right before the data it hands out, as it does in
+ * every mapping of a region. */
+static unsigned char *open_bytes(smem_region **r)
+{
+    const smem_opts anykind = {SMEM_ANYKIND, 0, 0, NULL, NULL};
+    CHECK_OK(smem_region_open(name, 0, &anykind, r));
+    return (unsigned char *)smem_region_data(*r) - HDR;
+}
 
 static void put(size_t off, const void *buf, size_t len)
 {
-    int fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-    CHECK_SYS(fd);
-    CHECK(pwrite(fd, buf, len, (off_t)off) == (ssize_t)len);
-    close(fd);
+    memcpy(mem + off, buf, len);
 }
 
 static void restore(void)
 {
-    put(0, healthy, file_size);
-}
-
-static void snapshot(unsigned char *buf)
-{
-    CHECK(th_read_file(path, buf, file_size) == (ssize_t)file_size);
+    put(0, sh->healthy, sh->total);
 }
 
 static int in_payload(size_t off)
 {
-    for (int i = 0; i < npayload; i++)
-        if (off >= payload[i] && off < payload[i] + CAP)
+    for (int i = 0; i < sh->npayload; i++)
+        if (off >= sh->payload[i] && off < sh->payload[i] + CAP)
             return 1;
     return 0;
 }
@@ -92,9 +98,9 @@ static int in_payload(size_t off)
 
 static void begin(const char *call)
 {
-    snprintf(prog->call, sizeof prog->call, "%s", call);
-    __atomic_store_n(&prog->beat_ms, th_now_ms(), __ATOMIC_SEQ_CST);
-    __atomic_add_fetch(&prog->step, 1, __ATOMIC_SEQ_CST);
+    snprintf(sh->call, sizeof sh->call, "%s", call);
+    __atomic_store_n(&sh->beat_ms, th_now_ms(), __ATOMIC_SEQ_CST);
+    __atomic_add_fetch(&sh->step, 1, __ATOMIC_SEQ_CST);
 }
 
 TH_PRINTF(1, 2) TH_NORETURN static void gfail(const char *fmt, ...)
@@ -104,7 +110,7 @@ TH_PRINTF(1, 2) TH_NORETURN static void gfail(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    FAIL("after \"%s\" (iteration %d), %s: %s", prog->what, prog->iter, prog->call, msg);
+    FAIL("after \"%s\" (iteration %d), %s: %s", sh->what, sh->iter, sh->call, msg);
 }
 
 static void end(int64_t t0, int allowed_ms)
@@ -187,8 +193,8 @@ static void calls(smem_value *v)
 {
     size_t cap = smem_value_capacity(v), len;
     uint64_t ver = 0, ver2 = 0;
-    if (cap == 0 || cap > file_size)
-        gfail("a handle with capacity %zu in a file of %zu bytes", cap, file_size);
+    if (cap == 0 || cap > sh->total)
+        gfail("a handle with capacity %zu in a region of %zu bytes", cap, sh->total);
     int64_t t0 = th_now_ms();
     begin("version");
     uint64_t v0 = smem_value_version(v);
@@ -209,7 +215,7 @@ static void calls(smem_value *v)
     set_judged(v, 5, 4);
 }
 
-/* One round: the damage is in the file; judge every call. */
+/* One round: the damage is in the region; judge every call. */
 static void judge(smem_value *pre)
 {
     calls(pre);
@@ -247,8 +253,8 @@ static void judge(smem_value *pre)
     end(t0, 0);
     if (rc != 0)
         known_error(rc);
-    else if (info.kind == SMEM_KIND_VALUE && info.capacity > file_size)
-        gfail("stat reports a capacity of %zu in a file of %zu bytes", info.capacity, file_size);
+    else if (info.kind == SMEM_KIND_VALUE && info.capacity > sh->total)
+        gfail("stat reports a capacity of %zu in a region of %zu bytes", info.capacity, sh->total);
 }
 
 /* ---- the damage ------------------------------------------------------- */
@@ -258,13 +264,13 @@ static void set_what(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(prog->what, sizeof prog->what, fmt, ap);
+    vsnprintf(sh->what, sizeof sh->what, fmt, ap);
     va_end(ap);
 }
 
 static void round_with(smem_value *pre, size_t off, const void *bytes, size_t len)
 {
-    prog->iter++;
+    sh->iter++;
     restore();
     put(off, bytes, len);
     judge(pre);
@@ -277,9 +283,9 @@ static int worker(void)
     CHECK_EQ_SIZE(smem_value_capacity(pre), CAP);
     int fds = th_count_fds(), maps = th_count_maps();
 
-    /* The healthy file is what it should be. */
+    /* The healthy bytes are what they should be. */
     restore();
-    set_what("nothing (the healthy file)");
+    set_what("nothing (the healthy bytes)");
     {
         unsigned char b[CAP];
         size_t len;
@@ -287,17 +293,17 @@ static int worker(void)
         CHECK_OK(smem_value_get(pre, b, CAP, &len, &ver));
         tv_id id;
         CHECK(tv_blob_check(b, len, &id) == NULL);
-        CHECK(tv_id_eq(&id, &healthy_id));
-        CHECK_EQ_SIZE(ver, healthy_version);
+        CHECK(tv_id_eq(&id, &sh->healthy_id));
+        CHECK_EQ_SIZE(ver, sh->healthy_version);
         judge(pre);
     }
 
-    size_t data_end = file_size;
+    size_t data_end = sh->total;
     const uint32_t u32s_fixed[] = {0, 1, 2, 3, 0x7fffffff, 0x80000000u, 0xfffffffeu, 0xffffffffu,
-                                   CAP, CAP + 1, (uint32_t)file_size};
+                                   CAP, CAP + 1, (uint32_t)sh->total};
     const uint64_t u64s_fixed[] = {0, 1, CAP - 1, CAP, CAP + 1, 2 * CAP,
                                    (uint64_t)1 << 31, (uint64_t)1 << 32, (uint64_t)1 << 62,
-                                   (uint64_t)1 << 63, UINT64_MAX, UINT64_MAX - 1, file_size,
+                                   (uint64_t)1 << 63, UINT64_MAX, UINT64_MAX - 1, sh->total,
                                    SMEM_VALUE_MAX, (uint64_t)SMEM_VALUE_MAX + 1,
                                    ((uint64_t)1 << 32) + CAP};
 
@@ -307,7 +313,7 @@ static int worker(void)
         if (in_payload(off))
             continue;
         uint32_t cur;
-        memcpy(&cur, healthy + off, 4);
+        memcpy(&cur, sh->healthy + off, 4);
         uint32_t vals[sizeof u32s_fixed / 4 + 4];
         size_t n = 0;
         for (size_t i = 0; i < sizeof u32s_fixed / 4; i++)
@@ -317,7 +323,7 @@ static int worker(void)
         vals[n++] = cur - 1;
         vals[n++] = cur + 2;
         for (size_t i = 0; i < n; i++) {
-            set_what("u32 %#x at file offset %zu (was %#x)", vals[i], off, cur);
+            set_what("u32 %#x at offset %zu (was %#x)", vals[i], off, cur);
             round_with(pre, off, &vals[i], 4);
         }
     }
@@ -326,7 +332,7 @@ static int worker(void)
         if (in_payload(off))
             continue;
         uint64_t cur;
-        memcpy(&cur, healthy + off, 8);
+        memcpy(&cur, sh->healthy + off, 8);
         uint64_t vals[sizeof u64s_fixed / 8 + 3];
         size_t n = 0;
         for (size_t i = 0; i < sizeof u64s_fixed / 8; i++)
@@ -335,36 +341,36 @@ static int worker(void)
         vals[n++] = cur + 1;
         vals[n++] = cur - 1;
         for (size_t i = 0; i < n; i++) {
-            set_what("u64 %#llx at file offset %zu (was %#llx)", (unsigned long long)vals[i], off,
+            set_what("u64 %#llx at offset %zu (was %#llx)", (unsigned long long)vals[i], off,
                      (unsigned long long)cur);
             round_with(pre, off, &vals[i], 8);
         }
     }
     /* 16-byte windows of 0xff and of random bytes over the whole data area. */
     tv_rng rng;
-    tv_seed(&rng, fuzz_seed);
+    tv_seed(&rng, sh->fuzz_seed);
     for (size_t off = HDR; off < data_end; off += 8) {
         unsigned char w[16];
         size_t n = data_end - off < 16 ? data_end - off : 16;
         memset(w, 0xff, sizeof w);
-        set_what("16 bytes of 0xff at file offset %zu", off);
+        set_what("16 bytes of 0xff at offset %zu", off);
         round_with(pre, off, w, n);
         for (size_t i = 0; i < sizeof w; i++)
             w[i] = (unsigned char)tv_next(&rng);
-        set_what("16 random bytes at file offset %zu", off);
+        set_what("16 random bytes at offset %zu", off);
         round_with(pre, off, w, n);
     }
     /* A few random bytes anywhere in the data area; bit flips. */
     for (int k = 0; k < 300; k++) {
         int count = 1 + (int)tv_below(&rng, 8);
-        prog->iter++;
+        sh->iter++;
         restore();
         set_what("%d random bytes at random offsets (round %d)", count, k);
         for (int i = 0; i < count; i++) {
             size_t off = HDR + (size_t)tv_below(&rng, data_end - HDR);
             unsigned char b = (unsigned char)tv_next(&rng);
             if (k & 1)
-                b = healthy[off] ^ (unsigned char)(1u << tv_below(&rng, 8));
+                b = sh->healthy[off] ^ (unsigned char)(1u << tv_below(&rng, 8));
             put(off, &b, 1);
         }
         judge(pre);
@@ -410,105 +416,135 @@ static int worker(void)
         uint64_t ver;
         CHECK_OK(smem_value_get(pre, b, CAP, &len, &ver));
         tv_id id;
-        CHECK(tv_blob_check(b, len, &id) == NULL && tv_id_eq(&id, &healthy_id));
+        CHECK(tv_blob_check(b, len, &id) == NULL && tv_id_eq(&id, &sh->healthy_id));
         tv_blob_fill(b, CAP, 10, 1);
         CHECK_OK(smem_value_set(pre, b, CAP));
-        CHECK(smem_value_version(pre) > healthy_version);
+        CHECK(smem_value_version(pre) > sh->healthy_version);
     }
     smem_value_close(pre);
     CHECKF(th_count_fds() == fds + 0 || th_count_fds() < fds,
            "descriptors leaked: %d before, %d after", fds, th_count_fds());
     CHECKF(th_count_maps() <= maps + 8, "mappings leaked: %d -> %d", maps, th_count_maps());
-    __atomic_store_n(&prog->done, 1, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&sh->done, 1, __ATOMIC_SEQ_CST);
     return 0;
 }
 
-int main(int argc, char **argv)
+/* worker NAME CTLNAME: does the damage and the calls. */
+static int helper_worker(int argc, char **argv)
 {
-    th_dispatch(argc, argv, NULL);
-    if (getenv("SMEM_FUZZ_SEED"))
-        fuzz_seed = tv_num(getenv("SMEM_FUZZ_SEED"));
-    th_name(name, "vgarb");
-    th_shm_path(path, name);
+    CHECK(argc == 2);
+    snprintf(name, sizeof name, "%s", argv[0]);
+    smem_region *ctl = NULL, *raw = NULL;
+    sh = open_shared(argv[1], &ctl);
+    mem = open_bytes(&raw);
+    CHECK_EQ_SIZE(HDR + smem_region_size(raw), sh->total);
+    th_say("ready");
+    int rc = worker();
+    smem_region_close(raw);
+    smem_region_close(ctl);
+    return rc;
+}
 
-    /* A live value: this process holds it for the whole test. */
-    smem_value *holder = NULL;
-    CHECK_OK(smem_value_open(name, CAP, &quick, &holder));
-    struct stat st;
-    CHECK_SYS(lstat(path, &st));
-    file_size = (size_t)st.st_size;
-    CHECKF(file_size > HDR + CAP && file_size <= MAX_FILE, "value file of %zu bytes", file_size);
+static const th_helper helpers[] = {
+    {"worker", helper_worker},
+    {NULL, NULL},
+};
 
-    /* Find the payloads: set distinct full-capacity values and look for
-     * their bytes in the file. */
-    static unsigned char snap[MAX_FILE];
+/* Where NEEDLE (M bytes) first occurs in HAY (N bytes), or -1. */
+static long find_bytes(const unsigned char *hay, size_t n, const unsigned char *needle, size_t m)
+{
+    for (size_t i = 0; i + m <= n; i++)
+        if (memcmp(hay + i, needle, m) == 0)
+            return (long)i;
+    return -1;
+}
+
+/* Sets distinct full-capacity values and looks for their bytes. */
+static void find_payloads(smem_value *holder)
+{
     unsigned char blob[CAP];
     for (uint64_t k = 1; k <= 4; k++) {
         tv_blob_fill(blob, CAP, 2, k);
         CHECK_OK(smem_value_set(holder, blob, CAP));
-        snapshot(snap);
-        unsigned char *at = memmem(snap, file_size, blob, CAP);
-        if (!at)
+        long at = find_bytes(mem, sh->total, blob, CAP);
+        if (at < 0)
             continue;
-        size_t off = (size_t)(at - snap);
         int known = 0;
-        for (int i = 0; i < npayload; i++)
-            known |= payload[i] == off;
-        if (!known && npayload < 4)
-            payload[npayload++] = off;
+        for (int i = 0; i < sh->npayload; i++)
+            known |= sh->payload[i] == (size_t)at;
+        if (!known && sh->npayload < 4)
+            sh->payload[sh->npayload++] = (size_t)at;
     }
-    if (npayload == 0)
-        th_log("value bytes not found verbatim in the file: every byte is treated as a field");
-    for (int i = 0; i < npayload; i++)
-        th_log("a payload at file offset %zu (data offset %zu)", payload[i], payload[i] - HDR);
+    if (sh->npayload == 0)
+        th_log("value bytes not found verbatim in the region: every byte is treated as a field");
+    for (int i = 0; i < sh->npayload; i++)
+        th_log("a payload at offset %zu (data offset %zu)", sh->payload[i],
+               sh->payload[i] - HDR);
+}
+
+/* Runs the worker until it ends (its stdout reaches EOF); fails with what
+ * it was doing if it crashes, or hangs in one call for HANG_MS. */
+static void watch(const char *ctlname)
+{
+    th_proc w;
+    th_spawn(&w, -1, "worker", name, ctlname, NULL);
+    th_expect(&w, "ready", 20000);
+    while (!th_ready(&w, 10)) {
+        int64_t beat = __atomic_load_n(&sh->beat_ms, __ATOMIC_SEQ_CST);
+        if (beat && th_now_ms() - beat > HANG_MS) {
+            th_kill(&w);
+            FAIL("a call hung for more than %d ms: %s after \"%s\" (iteration %d)", HANG_MS,
+                 sh->call, sh->what, sh->iter);
+        }
+    }
+    int status = th_wait(&w, 20000);
+    if (th_exit_code(status) != 0 || !sh->done)
+        FAIL("the worker ended with %s during %s after \"%s\" (iteration %d, seed %#llx)",
+             th_status_str(status), sh->call, sh->what, sh->iter,
+             (unsigned long long)sh->fuzz_seed);
+}
+
+int main(int argc, char **argv)
+{
+    th_dispatch(argc, argv, helpers);
+    char ctlname[SMEM_NAME_MAX + 1];
+    th_name(name, "vgarb");
+    th_name(ctlname, "vgarbctl");
+    smem_region *ctl = NULL, *raw = NULL;
+    sh = open_shared(ctlname, &ctl);
+    sh->fuzz_seed = getenv("SMEM_FUZZ_SEED") ? tv_num(getenv("SMEM_FUZZ_SEED")) : 0x6a7ba6e;
+
+    /* A live value: this process holds it for the whole test. */
+    smem_value *holder = NULL;
+    CHECK_OK(smem_value_open(name, CAP, &quick, &holder));
+    mem = open_bytes(&raw);
+    sh->total = HDR + smem_region_size(raw);
+    CHECKF(sh->total > HDR + CAP && sh->total <= MAX_FILE, "a value region of %zu bytes",
+           sh->total);
+    find_payloads(holder);
 
     /* The healthy state: two different values set, so both slots hold one. */
+    unsigned char blob[CAP];
     tv_blob_fill(blob, 150, 3, 1);
     CHECK_OK(smem_value_set(holder, blob, 150));
     tv_blob_fill(blob, 77, 3, 2);
     CHECK_OK(smem_value_set(holder, blob, 77));
-    healthy_id.len = 77;
-    healthy_id.writer = 3;
-    healthy_id.counter = 2;
-    healthy_version = smem_value_version(holder);
-    snapshot(healthy);
+    sh->healthy_id.len = 77;
+    sh->healthy_id.writer = 3;
+    sh->healthy_id.counter = 2;
+    sh->healthy_version = smem_value_version(holder);
+    memcpy(sh->healthy, mem, sh->total);
 
-    prog = mmap(NULL, sizeof *prog, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    CHECK(prog != MAP_FAILED);
-    memset(prog, 0, sizeof *prog);
-    fflush(NULL);
     int64_t t_start = th_now_ms();
-    pid_t pid = fork();
-    CHECK_SYS(pid);
-    if (pid == 0)
-        _exit(worker());
-
-    /* The watchdog. */
-    int status = 0;
-    for (;;) {
-        pid_t r = waitpid(pid, &status, WNOHANG);
-        if (r == pid)
-            break;
-        CHECK_SYS(r);
-        int64_t beat = __atomic_load_n(&prog->beat_ms, __ATOMIC_SEQ_CST);
-        if (beat && th_now_ms() - beat > HANG_MS) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            FAIL("a call hung for more than %d ms: %s after \"%s\" (iteration %d)", HANG_MS,
-                 prog->call, prog->what, prog->iter);
-        }
-        th_sleep_ms(10);
-    }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !prog->done)
-        FAIL("the worker ended with %s during %s after \"%s\" (iteration %d, seed %#llx)",
-             th_status_str(status), prog->call, prog->what, prog->iter,
-             (unsigned long long)fuzz_seed);
+    watch(ctlname);
     th_log("%d kinds of damage (random ones from seed %#llx) in %lld ms: every call returned "
            "cleanly",
-           prog->iter, (unsigned long long)fuzz_seed, (long long)(th_now_ms() - t_start));
+           sh->iter, (unsigned long long)sh->fuzz_seed, (long long)(th_now_ms() - t_start));
 
     restore();
+    smem_region_close(raw);
     smem_value_close(holder);
+    smem_region_close(ctl);
     CHECK(!th_shm_exists(name));
     return 0;
 }

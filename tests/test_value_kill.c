@@ -1,8 +1,9 @@
 /* Writers that die or stop in the middle of a set.
  *
  * A writer process sets big self-checking values (256-512 KiB, so that a
- * set spends its time copying) in a loop and is SIGKILLed at a random
- * instant, 1,000 times, while reader processes get the value nonstop.
+ * set spends its time copying) in a loop and is killed (SIGKILL; on
+ * Windows TerminateProcess) at a random instant, 1,000 times (400 on
+ * Windows), while reader processes get the value nonstop.
  * Readers must never wait long for one get (the worst is measured: wall
  * time, time of gets that slept, CPU time; see MAX_GET_*) and
  * never see anything but whole values, with versions that never go back.
@@ -10,26 +11,28 @@
  * the one it was setting, if that set was complete), a set from here works
  * within a bounded time, and it is what a get then returns.
  *
- * First, a writer stopped (SIGSTOP) inside a set: gets still return at
- * once, and a set from here waits the open's timeout_ms and gives
- * SMEM_ETIMEDOUT.  Last, a persistent value whose only user is killed in
- * mid-set, 30 times: the next process to open it finds the last whole value
- * and sets at once. */
+ * First, a writer stopped (SIGSTOP; on Windows NtSuspendProcess) inside a
+ * set: gets still return at once, and a set from here waits the open's
+ * timeout_ms and gives SMEM_ETIMEDOUT.  Last, a persistent value whose only
+ * user is killed in mid-set, 30 times: the next process to open it finds
+ * the last whole value and sets at once. */
 #include "check.h"
 
 #include "test_value_kit.c"
 
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #define CAP (512 * 1024)
 /* ThreadSanitizer sees nothing across processes and makes every helper
- * start slowly: fewer kills there (1,000 in every other build). */
-#if defined(__SANITIZE_THREAD__)
+ * start slowly: fewer kills there (1,000 in every other build).  So does
+ * Wine: a round (start a writer, kill it, check) takes 50 ms there, and up
+ * to 160 ms on a busy machine (10 to 17 ms on Linux); 400 kills still land
+ * some 330 inside a set. */
+#if TH_WINDOWS
+#define KILLS 400
+#elif defined(__SANITIZE_THREAD__)
 #define KILLS 250
 #elif defined(__has_feature)
 #if __has_feature(thread_sanitizer)
@@ -50,6 +53,13 @@
 #define MAX_GET_CPU_NS INT64_C(50000000)     /* 50 ms of CPU, plus: */
 #define CPU_FACTOR 200 /* times the CPU a get of CAP bytes costs with no writer about */
 #define MAX_GET_PREEMPTED_NS INT64_C(1000000000) /* 1 s, for any get */
+/* Gets per process that may exceed the CPU limit.  On this shared VM a get
+ * is now and then charged CPU time it did not use (tv_meter_stop drops what
+ * exceeds its wall time, as in 183 ms in 69 us): 61 ms for a get that,
+ * counted in an instrumented build, made fewer than 200 attempts of 28 us;
+ * under Wine 160 ms for one that made fewer than 100.  A reader that keeps
+ * losing the race shows as many such gets. */
+#define MAX_OVER 2
 #define MAX_RECOVERY_NS INT64_C(1000000000) /* 1 s: the next set after a death */
 #define STOP_TIMEOUT_MS 300
 
@@ -102,14 +112,28 @@ static int helper_writer(int argc, char **argv)
 /* The CPU a get may use: measured in main() (sanitizers make copies slow). */
 static int64_t max_cpu_ns = MAX_GET_CPU_NS;
 
-/* Fails unless a get of this cost is one that did not wait for a writer. */
+/* Fails unless a get of this cost is one that did not wait for a writer
+ * (but excuses MAX_OVER gets over the CPU limit).  Where sleeps are not
+ * counted (TV_COUNTS_SLEEPS 0) only the CPU and the wall-time bounds
+ * apply. */
 static void judge_cost(const char *who, tv_cost c)
 {
+    static int over;
     CHECKF(c.sleeps == 0 || c.wall_ns < MAX_GET_NS,
            "%s: a get slept %ld times and took %lld us: it waited for a writer", who, c.sleeps,
            (long long)(c.wall_ns / 1000));
-    CHECKF(c.cpu_ns < max_cpu_ns, "%s: a get used %lld us of CPU (retrying?), more than %lld us",
-           who, (long long)(c.cpu_ns / 1000), (long long)(max_cpu_ns / 1000));
+    if (c.cpu_ns >= max_cpu_ns) {
+        over++;
+        CHECKF(over <= MAX_OVER,
+               "%s: %d gets used more than %lld us of CPU (retrying?), the last %lld us in "
+               "%lld us",
+               who, over, (long long)(max_cpu_ns / 1000), (long long)(c.cpu_ns / 1000),
+               (long long)(c.wall_ns / 1000));
+        th_log("%s: a get was charged %lld us of CPU in %lld us (limit %lld us): excused, %d "
+               "of %d",
+               who, (long long)(c.cpu_ns / 1000), (long long)(c.wall_ns / 1000),
+               (long long)(max_cpu_ns / 1000), over, MAX_OVER);
+    }
     CHECKF(c.wall_ns < MAX_GET_PREEMPTED_NS, "%s: a get took %lld us", who,
            (long long)(c.wall_ns / 1000));
 }
@@ -132,7 +156,7 @@ static int helper_reader(int argc, char **argv)
     int64_t worst_wall = 0, worst_slept = 0, worst_cpu = 0;
     th_say("ready");
     for (unsigned long i = 0;; i++) {
-        if ((i & 3) == 0 && tv_parent_says_stop())
+        if ((i & 3) == 0 && th_listen_ready())
             break;
         size_t len;
         uint64_t ver;
@@ -183,6 +207,14 @@ static tv_id get_checked(smem_value *v, tv_observer *o, uint64_t *version)
     return o->id;
 }
 
+/* A get of CAP bytes into buf, for tv_average_cpu_ns. */
+static void quiet_get(void *v, unsigned long i)
+{
+    (void)i;
+    size_t len;
+    CHECK_OK(smem_value_get(v, buf, CAP, &len, NULL));
+}
+
 static void spawn_writer(th_proc *w, const char *name, const char *ctlname, uint32_t id)
 {
     char idbuf[16];
@@ -208,9 +240,7 @@ static void test_stopped_writer(const char *name, const char *ctlname, struct ct
     while (timeouts < 3 && tries < 60) {
         tries++;
         tv_sleep_us((long)tv_below(&rng, 2000));
-        CHECK_SYS(kill(w.pid, SIGSTOP));
-        int st;
-        CHECK(waitpid(w.pid, &st, WUNTRACED) == w.pid && WIFSTOPPED(st));
+        tv_pause_process(&w);
         uint64_t a = __atomic_load_n(&c->attempt, __ATOMIC_SEQ_CST);
         uint64_t d = __atomic_load_n(&c->done, __ATOMIC_SEQ_CST);
         if (a != d) {
@@ -236,7 +266,7 @@ static void test_stopped_writer(const char *name, const char *ctlname, struct ct
                 CHECKF(t < MAX_RECOVERY_NS, "a set took %lld ms", (long long)(t / 1000000));
             }
         }
-        CHECK_SYS(kill(w.pid, SIGCONT));
+        tv_resume_process(&w);
     }
     th_log("stopped a writer %d times, %d inside a set: %d sets timed out after ~%d ms", tries,
            inside, timeouts, STOP_TIMEOUT_MS);
@@ -249,14 +279,20 @@ static void test_stopped_writer(const char *name, const char *ctlname, struct ct
 /* A persistent value whose only user, a writer, is killed in mid-set: the
  * lock it held and the slot it left half-written are in the file for the
  * next process that opens it, which must find the last whole value and
- * set a new one at once. */
+ * set a new one at once.  Where a region goes with its last handle
+ * (Windows), a raw handle here holds it, as `sharedmem hold` would: then
+ * the writer is the only user of the value itself. */
 static void test_killed_alone(const char *ctlname, struct ctl *c)
 {
     char pname[SMEM_NAME_MAX + 1];
     th_name(pname, "vkillp");
     const smem_opts persist = {SMEM_PERSIST, 0, 0, NULL, NULL};
+    const smem_opts anykind = {SMEM_ANYKIND, 0, 0, NULL, NULL};
     smem_value *v = NULL;
+    smem_region *holder = NULL;
     CHECK_OK(smem_value_open(pname, CAP, &persist, &v));
+    if (!TV_KERNEL_PERSIST)
+        CHECK_OK(smem_region_open(pname, 0, &anykind, &holder));
     tv_blob_fill(buf, 100, PARENT_WRITER, 1);
     CHECK_OK(smem_value_set(v, buf, 100));
     smem_value_close(v);
@@ -307,10 +343,14 @@ static void test_killed_alone(const char *ctlname, struct ctl *c)
         CHECK(last.writer == PARENT_WRITER + 10000 + (uint32_t)i && last.len == len);
         smem_value_close(v);
     }
-    th_log("persistent value: its only user killed 30 times (%d inside a set), recovered each "
-           "time",
-           inside);
-    CHECK_OK(smem_region_remove(pname));
+    th_log("persistent value%s: its only user killed 30 times (%d inside a set), recovered "
+           "each time",
+           holder ? " (held by a raw handle)" : "", inside);
+    if (holder)
+        smem_region_close(holder);
+    else
+        CHECK_OK(smem_region_remove(pname));
+    CHECK(!th_shm_exists(pname));
 }
 
 int main(int argc, char **argv)
@@ -329,18 +369,12 @@ int main(int argc, char **argv)
     tv_observer o;
     memset(&o, 0, sizeof o);
     o.who = "parent";
-    /* What a get of CAP bytes costs with no writer about. */
+    /* What a get of CAP bytes costs with no writer about; a limit on one
+     * get allows for a coarse CPU clock's two ticks (see the kit). */
     tv_blob_fill(mine, CAP, PARENT_WRITER, 1);
     CHECK_OK(smem_value_set(v, mine, CAP));
-    int64_t quiet = 0;
-    for (int i = 0; i < 50; i++) {
-        size_t len;
-        int64_t c0 = tv_cpu_ns();
-        CHECK_OK(smem_value_get(v, buf, CAP, &len, NULL));
-        quiet += tv_cpu_ns() - c0;
-    }
-    quiet /= 50;
-    max_cpu_ns = MAX_GET_CPU_NS + CPU_FACTOR * quiet;
+    int64_t quiet = tv_average_cpu_ns(quiet_get, v, 50);
+    max_cpu_ns = MAX_GET_CPU_NS + CPU_FACTOR * quiet + 2 * tv_cpu_tick_ns();
     char cpubuf[32];
     snprintf(cpubuf, sizeof cpubuf, "%lld", (long long)max_cpu_ns);
     th_log("a quiet get of %d KiB costs %lld us of CPU: a get may use %lld us", CAP / 1024,

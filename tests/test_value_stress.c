@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define CAP 4000
 #define WRITERS 2
@@ -51,10 +50,10 @@ static int helper_writer(int argc, char **argv)
     unsigned char *b = malloc(CAP + 16);
     CHECK(b);
     tv_rng rng;
-    tv_seed(&rng, id * 1000u + (uint64_t)getpid());
+    tv_seed(&rng, id * 1000u + tv_pid());
     uint64_t counter = 0, refused = 0;
     th_say("ready");
-    while (!tv_parent_says_stop()) {
+    while (!th_listen_ready()) {
         for (int i = 0; i < 64; i++) {
             size_t len = random_len(&rng);
             tv_blob_fill(b, len, id, ++counter);
@@ -95,7 +94,7 @@ static int helper_reader(int argc, char **argv)
     o.who = who;
     o.check_order = 1;
     tv_rng rng;
-    tv_seed(&rng, tv_num(argv[1]) * 77u + (uint64_t)getpid());
+    tv_seed(&rng, tv_num(argv[1]) * 77u + tv_pid());
     unsigned char *buf = malloc(CAP);
     CHECK(buf);
     unsigned long long small = 0, e2big = 0;
@@ -180,8 +179,7 @@ int main(int argc, char **argv)
                 CHECK_OK(smem_value_get(v, b, CAP, &len, &ver));
                 tv_observe(&o, b, len, ver);
             }
-            struct pollfd pfd = {r[i].from, POLLIN, 0};
-            if (poll(&pfd, 1, 1) > 0)
+            if (th_ready(&r[i], 1))
                 break;
             CHECKF(th_now_ms() - t0 < 110000, "readers not done after 110 s");
         }

@@ -13,8 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #define CAP 256
 /* A set wakes a waiter within this.  (Wake-ups take microseconds; the
