@@ -185,6 +185,7 @@ static void fill_stat(smem__os_stat *st, const struct stat *sb)
     st->size = sb->st_size > 0 ? (uint64_t)sb->st_size : 0;
     st->uid = (unsigned)sb->st_uid;
     st->mode = (unsigned)(sb->st_mode & 07777);
+    st->lasting = 1; /* a file stays until it is unlinked */
 }
 
 /* The users lock is a read lock on byte 0; "others attached" asks whether a

@@ -7,18 +7,22 @@
  *   Local\smem.NAME:gate     a mutex: the gate.  A holder that dies leaves
  *                            it "abandoned", which the next waiter is
  *                            given as owned (WAIT_ABANDONED)
+ *   Local\smem.NAME:users    an event that every open holds a handle to
+ *                            until it closes: the users lock
  *   Local\smem.NAME:wake     a semaphore that smem__os_wait sleeps on
  *   Local\smem.NAME:b.ID     an event that exists while beacon ID is lit
  *
  * The ':' is not allowed in region names, so no region's section can take
  * the name of another region's gate, semaphore or beacon.
  *
- * Windows destroys a named object when its last handle closes, so the
- * section's own handle count is the users lock: every attached open keeps
- * one handle, and a process that dies loses its handles.  A region
- * therefore never outlives its last user (SMEM_PERSIST needs a holder,
- * such as `sharedmem hold`), and a name cannot be removed while someone
- * still has it open.
+ * Windows destroys a named object when its last handle closes, and a
+ * process that dies loses its handles, so handle counts are the users
+ * lock: "others attached" is the users event's handle count beyond our own.
+ * Not the section's: an onlooker (smem_region_stat, `sharedmem ls`) opens
+ * the section for a moment, and must not make a region it happens to keep
+ * alive past its last user look used.  A region never outlives its last
+ * user (SMEM_PERSIST needs a holder, such as `sharedmem hold`), and a name
+ * cannot be removed while someone still has it open.
  *
  * Every object is created with a security descriptor that gives the
  * calling user, and nobody else, access; an object that exists with any
@@ -61,6 +65,7 @@ _Static_assert(sizeof(os_prefix) == PREFIX_SIZE, "the OS prefix is 64 bytes");
 struct smem__os_obj {
     HANDLE gate;           /* the mutex, always open */
     int gate_held;         /* owned by the calling thread */
+    HANDLE users;          /* the users event, always open */
     HANDLE section;        /* NULL while the object is new (see reset) */
     os_prefix *ctl;        /* a view of the whole section, or NULL */
     uint64_t section_size; /* bytes in that view */
@@ -153,11 +158,12 @@ static void object_name(WCHAR *out, const char *name, const WCHAR *suffix)
     out[n] = 0;
 }
 
-/* O's base name with SUFFIX appended, into OUT (NAME_CAP wide chars). */
-static void sibling_name(WCHAR *out, const smem__os_obj *o, const WCHAR *suffix)
+/* BASE (an object's Local\smem.NAME) with SUFFIX appended, into OUT
+ * (NAME_CAP wide chars). */
+static void sibling_name(WCHAR *out, const WCHAR *base, const WCHAR *suffix)
 {
-    size_t n = wcslen(o->name);
-    memcpy(out, o->name, n * sizeof(WCHAR));
+    size_t n = wcslen(base);
+    memcpy(out, base, n * sizeof(WCHAR));
     for (size_t i = 0; suffix[i] && n < NAME_CAP - 1; i++)
         out[n++] = suffix[i];
     out[n] = 0;
@@ -251,8 +257,10 @@ static int check_ours(HANDLE h)
     return ours ? 0 : SMEM_EACCES;
 }
 
-/* Creates or opens a named kernel object with MAKE, then checks that it
- * is ours.  On failure *H is NULL. */
+/* Takes HANDLE, just returned by a Create* call for a named object (so
+ * that GetLastError still tells whether the object existed): an object
+ * that existed must be ours.  On success *H is HANDLE, else NULL and the
+ * handle is closed. */
 static int create_ours(HANDLE *h, HANDLE handle)
 {
     DWORD e = GetLastError(); /* ERROR_ALREADY_EXISTS when opened */
@@ -283,36 +291,44 @@ static long handle_count(HANDLE h)
     return (long)info.HandleCount;
 }
 
-/* 1 if a handle other than H (and our own view's) holds the section. */
-static int section_shared(HANDLE h)
+/* 1 if someone besides the holder of H (an open's users event) holds it. */
+static int users_besides(HANDLE h)
 {
     long n = handle_count(h);
     return n < 0 ? 1 : n > 1; /* in doubt, someone is there: never reset it */
 }
 
-/* Maps the whole section SEC and checks its prefix.  *TOTAL is 0 for a
- * section whose creator has not written the prefix yet. */
-static int map_section(HANDLE h, DWORD access, os_prefix **view, uint64_t *size,
-                       uint64_t *total)
+/* Maps the whole of section H and measures it. */
+static int map_whole(HANDLE h, DWORD access, os_prefix **view, uint64_t *size)
 {
     MEMORY_BASIC_INFORMATION mbi;
     os_prefix *p = MapViewOfFile(h, access, 0, 0, 0);
     if (!p)
         return last_error();
-    if (VirtualQuery(p, &mbi, sizeof mbi) == 0) {
-        UnmapViewOfFile(p);
-        return SMEM_EIO;
-    }
-    uint64_t magic = p->magic, t = p->total; /* each read once */
-    int ok = mbi.RegionSize >= PREFIX_SIZE &&
-             ((magic == 0 && t == 0) ||
-              (magic == PREFIX_MAGIC && t <= (uint64_t)mbi.RegionSize - PREFIX_SIZE));
-    if (!ok) {
+    if (VirtualQuery(p, &mbi, sizeof mbi) == 0 || mbi.RegionSize < PREFIX_SIZE) {
         UnmapViewOfFile(p);
         return SMEM_EBADREGION;
     }
     *view = p;
     *size = mbi.RegionSize;
+    return 0;
+}
+
+/* Maps the whole of section H and checks its prefix.  *TOTAL is 0 for a
+ * section whose creator has not written the prefix yet. */
+static int map_section(HANDLE h, DWORD access, os_prefix **view, uint64_t *size,
+                       uint64_t *total)
+{
+    os_prefix *p;
+    int rc = map_whole(h, access, &p, size);
+    if (rc < 0)
+        return rc;
+    uint64_t magic = p->magic, t = p->total; /* each read once */
+    if (!(magic == 0 && t == 0) && !(magic == PREFIX_MAGIC && t <= *size - PREFIX_SIZE)) {
+        UnmapViewOfFile(p);
+        return SMEM_EBADREGION;
+    }
+    *view = p;
     *total = t;
     return 0;
 }
@@ -348,7 +364,7 @@ static int open_section(smem__os_obj *o, smem__os_stat *st)
     o->section = h;
     st->size = total;
     st->mode = o->ctl->mode & 0777;
-    st->others = section_shared(h);
+    st->others = users_besides(o->users);
     return 0;
 }
 
@@ -394,12 +410,18 @@ int smem__os_acquire(const char *name, unsigned how, unsigned mode, int64_t dead
         return SMEM_ENOMEM;
     object_name(o->name, name, L"");
     WCHAR gate_name[NAME_CAP];
-    sibling_name(gate_name, o, L":gate");
+    sibling_name(gate_name, o->name, L":gate");
     memset(st, 0, sizeof *st);
 
     rc = create_ours(&o->gate, CreateMutexW(sa, FALSE, gate_name));
     if (rc == 0)
         rc = gate_wait(o, deadline_ns);
+    if (rc == 0) {
+        /* Taken under the gate, so that whoever holds it next counts us. */
+        WCHAR users_name[NAME_CAP];
+        sibling_name(users_name, o->name, L":users");
+        rc = create_ours(&o->users, CreateEventW(sa, TRUE, FALSE, users_name));
+    }
     if (rc == 0)
         rc = open_section(o, st);
     if (rc == 0 && !o->section && !(how & SMEM__OS_CREATE))
@@ -414,20 +436,23 @@ int smem__os_acquire(const char *name, unsigned how, unsigned mode, int64_t dead
 
 int smem__os_others_attached(smem__os_obj *o)
 {
-    return o->section ? section_shared(o->section) : 0;
+    return users_besides(o->users);
 }
 
 int smem__os_attach(smem__os_obj *o)
 {
-    (void)o; /* the section handle, held until close, is the attachment */
+    (void)o; /* the users event handle, held until close, is the attachment */
     return 0;
 }
 
-/* CreateFileMappingW of a new section of SIZE bytes, committed in full so
- * that touching it can never fail later.  A section of that name that
- * still exists (someone's handle outlived our reset) is not ours to reuse:
- * wait a little for it to go. */
-static int create_section(smem__os_obj *o, uint64_t size)
+/*
+ * Gives O a section of SIZE bytes under its name: a new one, committed in
+ * full so that touching it can never fail later (*REUSED = 0), or, if an
+ * onlooker still holds the old one (a name stays with its object), that
+ * one when it is ours and big enough (*REUSED = 1, mapped).  Otherwise
+ * waits a little for the onlooker to let go.
+ */
+static int create_section(smem__os_obj *o, uint64_t size, int *reused)
 {
     int rc;
     SECURITY_ATTRIBUTES *sa = user_only(&rc);
@@ -439,9 +464,23 @@ static int create_section(smem__os_obj *o, uint64_t size)
             DWORD e = GetLastError();
             return e == ERROR_NOT_ENOUGH_MEMORY ? SMEM_ENOSPC : win_error(e);
         }
-        if (GetLastError() != ERROR_ALREADY_EXISTS) {
+        *reused = GetLastError() == ERROR_ALREADY_EXISTS;
+        if (!*reused) {
             o->section = h;
             return 0;
+        }
+        rc = check_ours(h);
+        if (rc < 0) {
+            CloseHandle(h);
+            return rc;
+        }
+        if (map_whole(h, FILE_MAP_READ | FILE_MAP_WRITE, &o->ctl, &o->section_size) == 0) {
+            if (o->section_size >= size) {
+                o->section = h;
+                return 0;
+            }
+            UnmapViewOfFile(o->ctl);
+            o->ctl = NULL;
         }
         CloseHandle(h);
         Sleep(1);
@@ -453,21 +492,22 @@ int smem__os_reset(smem__os_obj *o, uint64_t total, unsigned mode)
 {
     if (total > SMEM_SIZE_MAX + (uint64_t)4096)
         return SMEM_E2BIG;
-    /* A section cannot be resized or emptied: the old one (if any) goes
-     * with our handle, since nobody else is attached, and a new one takes
-     * the name.  Windows fills new sections with zeros. */
+    /* A section cannot be resized: ours goes with our handle, since nobody
+     * else is attached, and a new one takes the name.  Windows fills new
+     * sections with zeros; one that an onlooker kept is zeroed here. */
     drop_section(o);
-    uint64_t total_ = 0;
-    int rc = create_section(o, PREFIX_SIZE + total);
-    if (rc == 0)
-        rc = map_section(o->section, FILE_MAP_READ | FILE_MAP_WRITE, &o->ctl, &o->section_size,
-                         &total_);
+    int reused = 0;
+    int rc = create_section(o, PREFIX_SIZE + total, &reused);
+    if (rc == 0 && !o->ctl)
+        rc = map_whole(o->section, FILE_MAP_READ | FILE_MAP_WRITE, &o->ctl, &o->section_size);
     if (rc == SMEM_ENOMEM) /* Wine commits lazily, and says so only here */
         rc = SMEM_ENOSPC;
     if (rc < 0) {
         drop_section(o);
         return rc;
     }
+    if (reused)
+        memset(o->ctl, 0, (size_t)(PREFIX_SIZE + total));
     o->ctl->total = total;
     o->ctl->mode = mode & 0777;
     o->ctl->magic = PREFIX_MAGIC;
@@ -506,9 +546,11 @@ void smem__os_close(smem__os_obj *o)
 {
     if (!o)
         return;
-    /* Leave (drop the section handle) before giving up the gate, so that
+    /* Leave (drop the users handle) before giving up the gate, so that
      * whoever takes the gate next does not count us. */
     drop_section(o);
+    if (o->users)
+        CloseHandle(o->users);
     if (o->beacon)
         CloseHandle(o->beacon);
     if (o->wake)
@@ -539,7 +581,7 @@ static HANDLE wake_semaphore(smem__os_obj *o)
     int rc;
     SECURITY_ATTRIBUTES *sa = user_only(&rc);
     WCHAR name[NAME_CAP];
-    sibling_name(name, o, L":wake");
+    sibling_name(name, o->name, L":wake");
     if (!sa || create_ours(&h, CreateSemaphoreW(sa, 0, 0x7fffffff, name)) < 0)
         return NULL;
     HANDLE prev = InterlockedCompareExchangePointer(&o->wake, h, NULL);
@@ -597,7 +639,7 @@ static void beacon_name(WCHAR *out, const smem__os_obj *o, uint64_t id)
     for (int i = 0; i < 16; i++)
         suffix[3 + i] = L"0123456789abcdef"[(id >> (60 - 4 * i)) & 15];
     suffix[19] = 0;
-    sibling_name(out, o, suffix);
+    sibling_name(out, o->name, suffix);
 }
 
 int smem__os_beacon_light(smem__os_obj *o, uint64_t id)
@@ -631,6 +673,20 @@ int smem__os_beacon_lit(smem__os_obj *o, uint64_t id)
 /* ------------------------------------------------------------------------ */
 /* Inspection                                                               */
 
+/* For an onlooker: 1 if some open of the object named BASE holds its
+ * users event (our own handle to it, just opened, does not count). */
+static int users_of(const WCHAR *base)
+{
+    WCHAR name[NAME_CAP];
+    sibling_name(name, base, L":users");
+    HANDLE h = OpenEventW(SYNCHRONIZE, FALSE, name);
+    if (!h)
+        return GetLastError() == ERROR_FILE_NOT_FOUND ? 0 : 1;
+    int others = users_besides(h);
+    CloseHandle(h);
+    return others;
+}
+
 int smem__os_peek(const char *name, smem__os_stat *st, void *buf, size_t len)
 {
     memset(st, 0, sizeof *st);
@@ -651,7 +707,7 @@ int smem__os_peek(const char *name, smem__os_stat *st, void *buf, size_t len)
     if (rc == 0) {
         st->size = total;
         st->mode = view->mode & 0777;
-        st->others = section_shared(h);
+        st->others = users_of(wname);
         memcpy(buf, (char *)view + PREFIX_SIZE, len < total ? len : (size_t)total);
         UnmapViewOfFile(view);
     }

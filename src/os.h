@@ -31,6 +31,9 @@ typedef struct smem__os_stat {
     unsigned uid;    /* owner */
     unsigned mode;   /* permission bits */
     int others;      /* 1 if some other open holds the users lock */
+    int lasting;     /* 1 if the object can outlive its last user (a file
+                        in /dev/shm can; a Windows section cannot, and one
+                        found without users was only kept by an onlooker) */
 } smem__os_stat;
 
 enum {

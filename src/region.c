@@ -108,12 +108,13 @@ static int look_at(const smem__hdr *h, uint64_t objsize)
     return SMEM_EBADREGION;
 }
 
-/* Stale: nobody is attached and nothing keeps it, so it counts as absent. */
-static int is_stale(int look, const smem__hdr *h, int others)
+/* Stale: nobody is attached and nothing keeps it, so it counts as absent.
+ * Only an object that can outlive its users is kept by SMEM_PERSIST. */
+static int is_stale(int look, const smem__hdr *h, const smem__os_stat *st)
 {
-    if (others)
+    if (st->others)
         return 0;
-    return look == LOOK_UNFINISHED || !(h->flags & SMEM__HDR_PERSIST);
+    return look == LOOK_UNFINISHED || !(h->flags & SMEM__HDR_PERSIST) || !st->lasting;
 }
 
 /* Gate held: maps the object as it is and judges its header.  On
@@ -210,7 +211,7 @@ static int settle(smem_region *r, size_t size, enum smem_kind kind, const smem_o
     int nocreate = (o->flags & (SMEM_NOCREATE | SMEM_RDONLY | SMEM_ANYKIND)) != 0;
     smem__hdr h;
     int look = load_header(r, st, (o->flags & SMEM_RDONLY) != 0, &h);
-    if (look < 0 || !is_stale(look, &h, st->others)) {
+    if (look < 0 || !is_stale(look, &h, st)) {
         if (look == LOOK_UNFINISHED) /* unfinished with a user attached */
             look = SMEM_EBADREGION;
         if (look == LOOK_READY)
@@ -390,7 +391,7 @@ int smem_region_gc(const char *name)
     int look = load_header(&r, &st, 1, &h);
     unmap(&r);
     int removed = 0;
-    if (look >= 0 && is_stale(look, &h, st.others)) {
+    if (look >= 0 && is_stale(look, &h, &st)) {
         rc = smem__os_unlink(r.obj);
         removed = rc == 0;
     } else if (look < 0) {
@@ -443,7 +444,7 @@ int smem_region_stat(const char *name, smem_info *info)
         if (h.kind == SMEM_KIND_VALUE)
             info->capacity = smem__value_capacity_in(peek.data[0], h.data_size);
     }
-    if (is_stale(look, &h, st.others))
+    if (is_stale(look, &h, &st))
         info->state = SMEM_STATE_STALE;
     else if (look == LOOK_UNFINISHED)
         info->state = SMEM_STATE_INITIALISING;

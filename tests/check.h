@@ -163,6 +163,12 @@ char *th_shm_path(char *buf, const char *name);
  * following symlinks). */
 int th_shm_exists(const char *name);
 
+/* Opens the object behind region NAME as an onlooker would (stat, ls: no
+ * lock, no attach) and keeps it open until th_shm_let_go.  Fails the test
+ * if it does not exist. */
+void *th_shm_look(const char *name);
+void th_shm_let_go(void *look);
+
 /* Unlinks /dev/shm/smem.NAME (or removes the directory) if present; on
  * Windows, where a name cannot be unlinked, drops the object if the kit
  * planted it (th_obj_plant) and else does nothing. */

@@ -28,6 +28,20 @@ int th_shm_exists(const char *name)
     return lstat(th_shm_path(path, name), &st) == 0;
 }
 
+void *th_shm_look(const char *name)
+{
+    char path[128];
+    int fd = open(th_shm_path(path, name), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        FAIL("looking at %s: %s", path, strerror(errno));
+    return (void *)(intptr_t)(fd + 1); /* never NULL */
+}
+
+void th_shm_let_go(void *look)
+{
+    close((int)(intptr_t)look - 1);
+}
+
 void th_shm_unlink(const char *name)
 {
     char path[128];

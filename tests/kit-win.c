@@ -58,6 +58,21 @@ int th_shm_exists(const char *name)
            e != ERROR_INVALID_NAME;
 }
 
+void *th_shm_look(const char *name)
+{
+    wchar_t w[200];
+    section_name(w, 200, name);
+    HANDLE h = OpenFileMappingW(FILE_MAP_READ, FALSE, w);
+    if (!h)
+        FAIL("looking at %s: error %lu", name, GetLastError());
+    return h;
+}
+
+void th_shm_let_go(void *look)
+{
+    CloseHandle(look);
+}
+
 /* ---- planted objects: sections the kit holds open --------------------- */
 
 struct planted {

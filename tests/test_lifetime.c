@@ -278,6 +278,28 @@ int main(int argc, char **argv)
     smem_region_close(a);
     CHECK(!th_shm_exists(name));
 
+    /* 2b. An onlooker (stat, ls) that has the object open at the last
+     * close does not keep the region: the next opener gets a new, zeroed
+     * one.  (On Windows the onlooker's handle keeps the old section, and
+     * with it the name, alive; the library must not attach to it.)  The
+     * same for a persistent region that nobody holds on Windows. */
+    for (int persist = 0; persist <= TH_WINDOWS; persist++) {
+        smem_opts o = {persist ? SMEM_PERSIST : 0, 0, 0, NULL, NULL};
+        CHECK_OK(smem_region_open(name, SIZE, &o, &a));
+        th_pattern(smem_region_data(a), SIZE, 6);
+        void *look = th_shm_look(name);
+        smem_region_close(a);
+        CHECK_OK(smem_region_open(name, SIZE, &o, &a));
+        CHECKF(smem_region_created(a) == 1, "an onlooker kept a region alive (persist %d)",
+               persist);
+        CHECK(th_all_zero(smem_region_data(a), SIZE));
+        th_shm_let_go(look);
+        smem_region_close(a);
+        if (persist && !TH_WINDOWS)
+            CHECK_OK(smem_region_remove(name));
+        CHECK(!th_shm_exists(name));
+    }
+
     /* 3. We create, a helper attaches, we close first: still there. */
     CHECK_OK(smem_region_open(name, SIZE, NULL, &a));
     th_pattern(smem_region_data(a), SIZE, 4);
