@@ -85,7 +85,9 @@ extern "C" {
 #define SMEM_LIBERR_MAP(XX)                                                    \
     XX(EBADREGION, -1001, "not a sharedmem region, or its header is damaged") \
     XX(EVERSION, -1002, "made by an incompatible sharedmem layout version")    \
-    XX(EMISMATCH, -1003, "exists with another size or kind")
+    XX(EMISMATCH, -1003, "exists with another size or kind")                  \
+    XX(EFULL, -1004, "the map is full")                                        \
+    XX(ECHANGED, -1005, "changed since its version was read")
 
 enum {
 #define SMEM__ERR_ENUM(name, value, msg) SMEM_##name = (value),
@@ -257,13 +259,131 @@ SMEM_API int smem_value_created(const smem_value *v);
 SMEM_API void smem_value_close(smem_value *v);
 
 /* ------------------------------------------------------------------------ */
+/* Maps: many named values in one region.                                  */
+
+typedef struct smem_map smem_map;
+
+/* Keys are NUL-terminated strings of 1 to SMEM_MAP_KEY_MAX bytes (any
+ * bytes but NUL).  A map holds at most SMEM_MAP_ENTRIES_MAX entries of at
+ * most SMEM_MAP_VALUE_MAX bytes each. */
+#define SMEM_MAP_KEY_MAX 64
+#define SMEM_MAP_ENTRIES_MAX ((size_t)1 << 30)
+#define SMEM_MAP_VALUE_MAX ((size_t)1 << 20)
+
+/*
+ * Opens the map NAME, creating it if needed, like smem_value_open (same
+ * options: opts->init must be NULL and SMEM_ANYKIND is not allowed).  A
+ * new map holds up to MAX_ENTRIES keys with values of up to MAX_VALUE
+ * bytes (MAX_VALUE may be 0: keys alone), fixed for its life.  Attaching
+ * with 0 for both accepts the existing figures; any other figures than the
+ * existing ones, or a region of another kind, give SMEM_EMISMATCH.
+ * MAX_ENTRIES of 0 when creating is SMEM_EINVAL; figures above the limits
+ * above, or a map larger than SMEM_SIZE_MAX, are SMEM_E2BIG.  Thread-safe.
+ */
+SMEM_API int smem_map_open(const char *name, size_t max_entries, size_t max_value,
+                           const smem_opts *opts, smem_map **out);
+
+/*
+ * Inserts KEY or replaces its value with LEN bytes from VAL (VAL may be
+ * NULL when LEN is 0).  Readers see the old value or the new one, whole.
+ * LEN > max_value gives SMEM_E2BIG, and a new key in a full map
+ * SMEM_EFULL; neither changes anything.  A bad key is SMEM_EINVAL (NULL or
+ * empty) or SMEM_ENAMETOOLONG (over SMEM_MAP_KEY_MAX bytes).  Writers in
+ * all processes are serialised; one killed at any instant leaves every
+ * other entry intact, and the entry it was writing with its old value or
+ * its new one.  SMEM_EBADF on a read-only or inherited handle, and
+ * SMEM_ETIMEDOUT as for smem_value_set.  Thread-safe; so are all the calls
+ * below.
+ */
+SMEM_API int smem_map_set(smem_map *m, const char *key, const void *val, size_t len);
+
+/*
+ * Copies KEY's value into BUF (BUFSIZE bytes) and sets *LEN to its length
+ * and *VERSION to its version; LEN and VERSION may be NULL.  SMEM_E2BIG
+ * with *LEN set when BUFSIZE is too small; SMEM_ENOENT (with *LEN and
+ * *VERSION 0) when KEY is absent.  Takes no lock and never returns a torn
+ * value, another key's value, or a deleted one.  A damaged region gives
+ * SMEM_EBADREGION, or SMEM_EAGAIN after the open's timeout_ms if scribbling
+ * keeps a read from ever completing.
+ */
+SMEM_API int smem_map_get(smem_map *m, const char *key, void *buf, size_t bufsize, size_t *len,
+                          uint64_t *version);
+
+/* Removes KEY: 0, or SMEM_ENOENT if absent. */
+SMEM_API int smem_map_del(smem_map *m, const char *key);
+
+/* Inserts KEY only if it is absent: SMEM_EEXIST (nothing changed) if not. */
+SMEM_API int smem_map_add(smem_map *m, const char *key, const void *val, size_t len);
+
+/*
+ * Sets KEY only if its version is still VERSION (0: only if KEY is
+ * absent); otherwise SMEM_ECHANGED and nothing changes.
+ */
+SMEM_API int smem_map_cas(smem_map *m, const char *key, uint64_t version, const void *val,
+                          size_t len);
+
+/*
+ * Adds DELTA to the counter KEY, whose value is the decimal text of a
+ * signed 64-bit integer ("-12"; an absent key counts as 0), stores the sum
+ * the same way and sets *RESULT to it (RESULT may be NULL).  A value that
+ * is not such a number is SMEM_EINVAL, a sum out of range SMEM_ERANGE, and
+ * a sum too long for max_value SMEM_E2BIG; none changes anything.
+ */
+SMEM_API int smem_map_incr(smem_map *m, const char *key, int64_t delta, int64_t *result);
+
+/*
+ * Every change to a map (set, add, cas, incr, del) takes the next number of
+ * its map-wide version, which is also the new version of the key it
+ * changed: versions only grow, per key and per map, and a deleted and
+ * re-inserted key never gets an old version back.  An absent key's version
+ * is 0.  smem_map_version returns the map-wide version (0 if never changed,
+ * or if the region is damaged).
+ */
+SMEM_API uint64_t smem_map_version(smem_map *m);
+
+/*
+ * Waits until KEY's version differs from SEEN (KEY NULL: until the map-wide
+ * version does): 0 at once if it already does, else as soon as a change in
+ * any process makes it so, or SMEM_ETIMEDOUT after TIMEOUT_MS (-1: no
+ * limit).  Spins for a few microseconds, then sleeps; every change to the
+ * map wakes its sleepers, and those waiting for another key sleep again.
+ * A read-only handle looks again every millisecond, as smem_value_wait.
+ */
+SMEM_API int smem_map_wait(smem_map *m, const char *key, uint64_t seen, int timeout_ms);
+
+/*
+ * Calls FN with a consistent private copy of each live entry (KEY is
+ * NUL-terminated, VAL has LEN bytes), in no particular order, until FN
+ * returns nonzero.  FN may call any map function.  Each entry is visited at
+ * most once; one present for the whole walk is visited, one inserted or
+ * deleted during it may or may not be.  Returns the number of entries
+ * visited, or a negative code (SMEM_ENOMEM, SMEM_EBADREGION, SMEM_EAGAIN).
+ */
+SMEM_API int smem_map_foreach(smem_map *m,
+                              int (*fn)(const char *key, const void *val, size_t len,
+                                        uint64_t version, void *arg),
+                              void *arg);
+
+/* The number of entries in use, or a negative code. */
+SMEM_API int smem_map_count(smem_map *m);
+
+/* The figures fixed at creation, and whether this open created the map. */
+SMEM_API size_t smem_map_max_entries(const smem_map *m);
+SMEM_API size_t smem_map_max_value(const smem_map *m);
+SMEM_API int smem_map_created(const smem_map *m);
+
+/* Detaches; the last user of a non-persistent map removes it.  NULL is a
+ * no-op. */
+SMEM_API void smem_map_close(smem_map *m);
+
+/* ------------------------------------------------------------------------ */
 /* Inspection (for tools): looks at regions without attaching to them.      */
 
 enum smem_kind {
     SMEM_KIND_UNKNOWN = 0, /* not readable, or not a sharedmem region */
     SMEM_KIND_REGION = 1,  /* raw bytes: smem_region_open */
     SMEM_KIND_VALUE = 2,   /* a value: smem_value_open */
-    SMEM_KIND_MAP = 3,     /* reserved for smem_map */
+    SMEM_KIND_MAP = 3,     /* a map: smem_map_open */
 };
 
 enum smem_state {
@@ -281,7 +401,10 @@ typedef struct smem_info {
     int error;          /* for SMEM_STATE_BAD: why (SMEM_EBADREGION, SMEM_EVERSION,
                            SMEM_EACCES for another user's object, ...); else 0 */
     size_t size;        /* usable bytes (0 if unknown) */
-    size_t capacity;    /* a value's capacity (0 for other kinds, or if unknown) */
+    size_t capacity;    /* a value's capacity, or a map's max_entries (0 for regions,
+                           or if unknown) */
+    size_t entries;     /* a map's entries in use (0 for other kinds, or if unknown) */
+    size_t max_value;   /* a map's max_value (0 for other kinds, or if unknown) */
     unsigned layout;    /* layout version found in the header */
     int persistent;     /* 1 if kept without users */
     int in_use;         /* 1 if at least one process has it open */

@@ -21,6 +21,7 @@
 
 #include "atomics.h"
 #include "os.h"
+#include "map.h"
 #include "value.h"
 
 #include <stdlib.h>
@@ -417,7 +418,7 @@ int smem_region_stat(const char *name, smem_info *info)
     smem__os_stat st;
     struct {
         smem__hdr h;
-        uint64_t data[1]; /* the start of the data: a kind's own header */
+        uint64_t data[16]; /* the start of the data: a kind's own header */
     } peek;
     smem__hdr h;
     rc = smem__os_peek(name, &st, &peek, sizeof peek);
@@ -443,6 +444,13 @@ int smem_region_stat(const char *name, smem_info *info)
         info->created = h.created;
         if (h.kind == SMEM_KIND_VALUE)
             info->capacity = smem__value_capacity_in(peek.data[0], h.data_size);
+        if (h.kind == SMEM_KIND_MAP &&
+            smem__map_figures_in(peek.data, h.data_size, &info->capacity, &info->max_value,
+                                 &info->entries) < 0) {
+            info->state = SMEM_STATE_BAD;
+            info->error = SMEM_EBADREGION;
+            return 0;
+        }
     }
     if (is_stale(look, &h, &st))
         info->state = SMEM_STATE_STALE;

@@ -20,10 +20,8 @@
  * themselves so that a slow reader is not overtaken forever (see
  * wait_for_slow_readers).
  *
- * Writers are serialised by a lock word holding the id of the open that
- * owns it.  Each writable open lights an OS beacon for its id (os.h); a
- * writer that finds the lock held for a while by an owner whose beacon is
- * out knows the owner died, and takes the lock over.
+ * Writers are serialised by the writer lock (wlock.h), which a writer
+ * takes over from an owner that died.
  *
  * Every number read from the region is checked before use: the index is
  * masked to one bit, a length is compared with the capacity this process
@@ -34,26 +32,22 @@
 #include "atomics.h"
 #include "os.h"
 #include "region.h"
+#include "wlock.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #define VHDR_SIZE 128
-#define ID_MAX (((uint64_t)1 << 62) - 1) /* ids are 1 to ID_MAX (os.h: beacons) */
 #define SLOT_HDR_SIZE 64
 #define ALIGN64(n) (((n) + 63) & ~(uint64_t)63)
 
-/* How long a waiter spins before it sleeps, and a writer before it checks
- * whether the lock's owner is alive. */
+/* How long a waiter spins before it sleeps. */
 #define WAIT_SPIN_NS 20000
-#define LOCK_SPIN_NS 20000
 /* A sleeping waiter wakes this often anyway, in case the writer that
  * published a change died before waking anyone.  (A read-only handle
  * cannot ask writers for a wake-up, so it polls faster.) */
 #define WAIT_SLICE_NS 1000000000
 #define WAIT_SLICE_RDONLY_NS 1000000
-/* A waiting writer rechecks the lock owner's beacon this often. */
-#define LOCK_SLICE_NS 2000000
 /* Pacing: before a set overwrites a slot holding at least PACE_MIN_BYTES,
  * the slot must have been out of date for PACE_FACTOR times as long as its
  * writer took to copy it in, and at least as long as copying it at
@@ -73,10 +67,7 @@ typedef struct smem__vhdr {
     uint64_t reader_need; /* 24: how long a reader that kept losing needs (ns), for pacing */
     uint8_t pad0[32];
     /* The writers' line, apart from the readers' one above. */
-    uint64_t wlock;     /* 64: 0 free, else the owner's id */
-    uint32_t wlock_seq; /* 72: +1 per unlock that found waiters; futex word */
-    uint32_t wlock_waiters; /* 76: nonzero if a writer may be asleep on wlock_seq */
-    uint64_t next_id;   /* 80: the last id given to an open */
+    smem__wlock lock;   /* 64: the writer lock (wlock.h) */
     uint8_t pad1[40];
 } smem__vhdr;
 
@@ -92,6 +83,7 @@ typedef struct smem__slot {
 
 _Static_assert(sizeof(smem__vhdr) == VHDR_SIZE, "value header is part of the layout");
 _Static_assert(sizeof(smem__slot) == SLOT_HDR_SIZE, "slot header is part of the layout");
+_Static_assert(offsetof(smem__vhdr, lock) == 64, "the writer lock is part of the layout");
 
 struct smem_value {
     smem_region *region;
@@ -123,68 +115,6 @@ static int init_value(void *data, size_t size, void *arg)
     smem__vhdr *h = data; /* the region is zero-filled: both slots empty */
     h->capacity = *(const size_t *)arg;
     return 0;
-}
-
-/* ------------------------------------------------------------------------ */
-/* The writer lock                                                          */
-
-/* Takes the writer lock, waiting up to the open's timeout.  0, or
- * SMEM_ETIMEDOUT.  The clock is read only once the lock is found busy. */
-static int wlock_take(smem_value *v)
-{
-    smem__vhdr *h = v->hdr;
-    smem__os_obj *obj = smem__region_obj(v->region);
-    int64_t spin_until = 0, deadline = 0;
-    for (;;) {
-        uint64_t owner = smem__load_relaxed_u64(&h->wlock);
-        if (owner == 0) {
-            if (smem__cas_acquire_u64(&h->wlock, 0, v->id))
-                return 0;
-            continue;
-        }
-        int64_t now = smem__os_now_ns();
-        if (spin_until == 0) {
-            spin_until = now + LOCK_SPIN_NS;
-            deadline = now + (int64_t)smem__region_timeout_ms(v->region) * 1000000;
-        }
-        if (now < spin_until) {
-            smem__cpu_relax();
-            continue;
-        }
-        /* Held for a while.  By a live open (perhaps another thread of
-         * ours, using this very handle), or by a dead one?  A word that
-         * is no id at all was scribbled: nobody can own it. */
-        if (owner != v->id && (owner > ID_MAX || !smem__os_beacon_lit(obj, owner))) {
-            if (smem__cas_acquire_u64(&h->wlock, owner, v->id))
-                return 0; /* its unpublished slot is rewritten by this set */
-            continue;
-        }
-        if (now >= deadline)
-            return SMEM_ETIMEDOUT;
-        /* Sleep until an unlock, or a slice passes and the beacon is
-         * checked again.  Announce ourselves, then look at the lock again:
-         * our store and load and wlock_give's are all seq_cst, so either
-         * we see its unlock or it sees our announcement and wakes us. */
-        uint32_t seq = smem__load_acquire_u32(&h->wlock_seq);
-        smem__store_seq_cst_u32(&h->wlock_waiters, 1);
-        if (smem__load_seq_cst_u64(&h->wlock) != owner)
-            continue;
-        int64_t slice = deadline - now < LOCK_SLICE_NS ? deadline - now : LOCK_SLICE_NS;
-        smem__os_wait(obj, &h->wlock_seq, seq, slice);
-    }
-}
-
-static void wlock_give(smem_value *v)
-{
-    smem__vhdr *h = v->hdr;
-    /* seq_cst: the unlock is ordered before the look at the waiters flag
-     * (the other half is in wlock_take). */
-    smem__store_seq_cst_u64(&h->wlock, 0);
-    if (smem__load_seq_cst_u32(&h->wlock_waiters)) {
-        smem__store_relaxed_u32(&h->wlock_waiters, 0);
-        smem__fetch_add_release_u32(&h->wlock_seq, 1);
-        smem__os_wake_all(smem__region_obj(v->region), &h->wlock_seq);
-    }
 }
 
 /* ------------------------------------------------------------------------ */
@@ -336,7 +266,8 @@ int smem_value_set(smem_value *v, const void *data, size_t len)
         return SMEM_EBADF; /* read-only, or inherited across fork */
     if (len > v->capacity)
         return SMEM_E2BIG;
-    int rc = wlock_take(v);
+    /* A dead owner's unpublished slot is simply rewritten by this set. */
+    int rc = smem__wlock_take(&v->hdr->lock, v->region, v->id);
     if (rc < 0)
         return rc;
 
@@ -379,7 +310,7 @@ int smem_value_set(smem_value *v, const void *data, size_t len)
         smem__store_relaxed_u32(&h->sleepers, 0);
         smem__os_wake_all(smem__region_obj(v->region), &h->pub);
     }
-    wlock_give(v);
+    smem__wlock_give(&h->lock, v->region);
     return 0;
 }
 
@@ -470,17 +401,6 @@ static int adopt_layout(smem_value *v, size_t capacity)
     return 0;
 }
 
-/* Gives this open an id that no other open has had, and lights its beacon. */
-static int take_id(smem_value *v)
-{
-    uint64_t id;
-    do
-        id = (smem__fetch_add_relaxed_u64(&v->hdr->next_id, 1) + 1) & ID_MAX;
-    while (id == 0);
-    v->id = id;
-    return smem__os_beacon_light(smem__region_obj(v->region), id);
-}
-
 int smem_value_open(const char *name, size_t capacity, const smem_opts *opts, smem_value **out)
 {
     static const smem_opts defaults;
@@ -503,7 +423,7 @@ int smem_value_open(const char *name, size_t capacity, const smem_opts *opts, sm
     if (rc == 0)
         rc = adopt_layout(v, capacity);
     if (rc == 0 && !(o.flags & SMEM_RDONLY))
-        rc = take_id(v);
+        rc = smem__wlock_new_id(&v->hdr->lock, v->region, &v->id);
     if (rc < 0) {
         smem_region_close(v->region);
         free(v);

@@ -61,7 +61,7 @@ int main(int argc, char **argv)
     }
 
     /* Unknown codes: a non-empty static message and the name "SMEM_E?". */
-    const int bad[] = {-3, -6, -1000, -1004, -9999, 1, 22, 12345, INT_MIN, INT_MAX, -INT_MAX};
+    const int bad[] = {-3, -6, -1000, -1006, -9999, 1, 22, 12345, INT_MIN, INT_MAX, -INT_MAX};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         const char *msg = smem_strerror(bad[i]);
         CHECKF(msg && *msg, "smem_strerror(%d) is empty", bad[i]);

@@ -1,0 +1,81 @@
+/*
+ * The writer lock (wlock.h).
+ */
+#include "wlock.h"
+
+#include "atomics.h"
+#include "os.h"
+#include "region.h"
+
+#define ID_MAX (((uint64_t)1 << 62) - 1) /* ids are 1 to ID_MAX (os.h: beacons) */
+
+/* How long a writer spins before it checks whether the owner is alive,
+ * and how often a sleeping writer checks again. */
+#define LOCK_SPIN_NS 20000
+#define LOCK_SLICE_NS 2000000
+
+int smem__wlock_new_id(smem__wlock *l, smem_region *r, uint64_t *id)
+{
+    uint64_t n;
+    do
+        n = (smem__fetch_add_relaxed_u64(&l->next_id, 1) + 1) & ID_MAX;
+    while (n == 0);
+    *id = n;
+    return smem__os_beacon_light(smem__region_obj(r), n);
+}
+
+int smem__wlock_take(smem__wlock *l, smem_region *r, uint64_t id)
+{
+    smem__os_obj *obj = smem__region_obj(r);
+    int64_t spin_until = 0, deadline = 0;
+    for (;;) {
+        uint64_t owner = smem__load_relaxed_u64(&l->owner);
+        if (owner == 0) {
+            if (smem__cas_acquire_u64(&l->owner, 0, id))
+                return 0;
+            continue;
+        }
+        int64_t now = smem__os_now_ns();
+        if (spin_until == 0) {
+            spin_until = now + LOCK_SPIN_NS;
+            deadline = now + (int64_t)smem__region_timeout_ms(r) * 1000000;
+        }
+        if (now < spin_until) {
+            smem__cpu_relax();
+            continue;
+        }
+        /* Held for a while.  By a live open (perhaps another thread of
+         * ours, using this very handle), or by a dead one?  A word that
+         * is no id at all was scribbled: nobody can own it. */
+        if (owner != id && (owner > ID_MAX || !smem__os_beacon_lit(obj, owner))) {
+            if (smem__cas_acquire_u64(&l->owner, owner, id))
+                return 1;
+            continue;
+        }
+        if (now >= deadline)
+            return SMEM_ETIMEDOUT;
+        /* Sleep until an unlock, or a slice passes and the beacon is
+         * checked again.  Announce ourselves, then look at the lock again:
+         * our store and load and smem__wlock_give's are all seq_cst, so
+         * either we see its unlock or it sees our announcement and wakes
+         * us. */
+        uint32_t seq = smem__load_acquire_u32(&l->seq);
+        smem__store_seq_cst_u32(&l->waiters, 1);
+        if (smem__load_seq_cst_u64(&l->owner) != owner)
+            continue;
+        int64_t slice = deadline - now < LOCK_SLICE_NS ? deadline - now : LOCK_SLICE_NS;
+        smem__os_wait(obj, &l->seq, seq, slice);
+    }
+}
+
+void smem__wlock_give(smem__wlock *l, smem_region *r)
+{
+    /* seq_cst: the unlock is ordered before the look at the waiters flag
+     * (the other half is in smem__wlock_take). */
+    smem__store_seq_cst_u64(&l->owner, 0);
+    if (smem__load_seq_cst_u32(&l->waiters)) {
+        smem__store_relaxed_u32(&l->waiters, 0);
+        smem__fetch_add_release_u32(&l->seq, 1);
+        smem__os_wake_all(smem__region_obj(r), &l->seq);
+    }
+}

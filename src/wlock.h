@@ -1,0 +1,40 @@
+/*
+ * The writer lock: serialises the writers of one region across processes,
+ * and survives the death of its owner.
+ *
+ * The lock word holds the id of the open that owns it.  Each writable open
+ * takes an id no other open of the region has had and lights the OS beacon
+ * of that id (os.h); a writer that finds the lock held for a while by an
+ * owner whose beacon is out knows the owner died, and takes the lock over.
+ * The new owner is told, so that it can repair what the dead one left.
+ *
+ * The struct lives in the region's shared memory, in a layer's own header;
+ * every field may have been scribbled on, and nothing here trusts it.
+ */
+#ifndef SMEM_WLOCK_H
+#define SMEM_WLOCK_H
+
+#include "sharedmem.h"
+
+#include <stdint.h>
+
+typedef struct smem__wlock {
+    uint64_t owner;   /* 0 free, else the owner's id */
+    uint32_t seq;     /* +1 per unlock that found waiters; futex word */
+    uint32_t waiters; /* nonzero if a writer may be asleep on seq */
+    uint64_t next_id; /* the last id given to an open */
+} smem__wlock;
+
+_Static_assert(sizeof(smem__wlock) == 24, "the writer lock is part of the layout");
+
+/* Gives this open of R an id no other open has had, and lights its beacon. */
+int smem__wlock_new_id(smem__wlock *l, smem_region *r, uint64_t *id);
+
+/* Takes the lock for ID, waiting up to R's open timeout: 0, 1 if it was
+ * taken over from a dead owner (whose work may be half done), or
+ * SMEM_ETIMEDOUT.  The clock is read only once the lock is found busy. */
+int smem__wlock_take(smem__wlock *l, smem_region *r, uint64_t id);
+
+void smem__wlock_give(smem__wlock *l, smem_region *r);
+
+#endif
