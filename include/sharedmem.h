@@ -303,8 +303,11 @@ SMEM_API int smem_map_set(smem_map *m, const char *key, const void *val, size_t 
  * with *LEN set when BUFSIZE is too small; SMEM_ENOENT (with *LEN and
  * *VERSION 0) when KEY is absent.  Takes no lock and never returns a torn
  * value, another key's value, or a deleted one.  A damaged region gives
- * SMEM_EBADREGION, or SMEM_EAGAIN after the open's timeout_ms if scribbling
- * keeps a read from ever completing.
+ * SMEM_EBADREGION.  A reader that keeps losing the race to writers of the
+ * same part of the map (64 times running) reads under the writer lock
+ * instead, so it cannot be starved, and may then wait like a writer
+ * (SMEM_ETIMEDOUT); a read-only handle cannot take the lock, and gives
+ * SMEM_EAGAIN if it keeps losing until the open's timeout_ms.
  */
 SMEM_API int smem_map_get(smem_map *m, const char *key, void *buf, size_t bufsize, size_t *len,
                           uint64_t *version);
@@ -336,8 +339,7 @@ SMEM_API int smem_map_incr(smem_map *m, const char *key, int64_t delta, int64_t 
  * its map-wide version, which is also the new version of the key it
  * changed: versions only grow, per key and per map, and a deleted and
  * re-inserted key never gets an old version back.  An absent key's version
- * is 0.  smem_map_version returns the map-wide version (0 if never changed,
- * or if the region is damaged).
+ * is 0.  smem_map_version returns the map-wide version (0 if never changed).
  */
 SMEM_API uint64_t smem_map_version(smem_map *m);
 
