@@ -6,6 +6,7 @@
 #include "cli.h"
 
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---------------------------------------------------------------------- */
@@ -61,6 +62,19 @@ int cli_usage(const cli_cmd *cmd, const char *fmt, ...)
     else
         fputs("Try 'sharedmem --help' for more information.\n", stderr);
     return CLI_USAGE;
+}
+
+int cli_check_key(const cli_cmd *cmd, const char *key)
+{
+    char shown[96];
+    size_t len = strlen(key);
+    if (len == 0)
+        return cli_usage(cmd, "invalid key '': a key has 1 to %d bytes", SMEM_MAP_KEY_MAX);
+    if (len > SMEM_MAP_KEY_MAX)
+        return cli_usage(cmd, "invalid key '%s': %llu bytes, longer than %d",
+                         cli_text_quote(shown, sizeof shown, key), (unsigned long long)len,
+                         SMEM_MAP_KEY_MAX);
+    return CLI_OK;
 }
 
 int cli_check_name(const cli_cmd *cmd, const char *name)
@@ -152,7 +166,8 @@ int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_args *a)
         const char *value = NULL;
         int k;
 
-        if (opts_done || arg[0] != '-' || arg[1] == '\0') { /* "-" is an operand */
+        if (opts_done || arg[0] != '-' || arg[1] == '\0' || /* "-" is an operand */
+            (cmd->numbers_are_args && arg[1] >= '0' && arg[1] <= '9')) {
             a->pos[a->npos++] = arg;
             continue;
         }
@@ -416,6 +431,122 @@ void cli_json_bytes(FILE *f, const void *data, size_t len)
 void cli_json_string(FILE *f, const char *s)
 {
     cli_json_bytes(f, s, strlen(s));
+}
+
+/* The text form of the character at P (N > 0 bytes available) into OUT
+ * (at least 5 bytes): its length in OUT, and in *used the bytes of P it
+ * stands for.  The rule is that of cli_text_bytes. */
+static size_t text_char(const unsigned char *p, size_t n, char *out, size_t *used)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char c = p[0];
+    size_t k;
+
+    *used = 1;
+    if (c >= 0x80 && (k = utf8_seq_len(p, n)) > 0) {
+        memcpy(out, p, k);
+        *used = k;
+        return k;
+    }
+    switch (c) {
+    case '\\': memcpy(out, "\\\\", 2); return 2;
+    case '\t': memcpy(out, "\\t", 2); return 2;
+    case '\n': memcpy(out, "\\n", 2); return 2;
+    case '\r': memcpy(out, "\\r", 2); return 2;
+    default: break;
+    }
+    if (c >= 0x20 && c < 0x7f) {
+        out[0] = (char)c;
+        return 1;
+    }
+    out[0] = '\\';
+    out[1] = 'x';
+    out[2] = hex[c >> 4];
+    out[3] = hex[c & 15];
+    return 4;
+}
+
+void cli_text_bytes(FILE *f, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    size_t i = 0;
+    while (i < len) {
+        char out[8];
+        size_t used, k = text_char(p + i, len - i, out, &used);
+        fwrite(out, 1, k, f);
+        i += used;
+    }
+}
+
+const char *cli_text_quote(char *buf, size_t n, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t len = strlen(s), i = 0, o = 0;
+
+    if (n < 4) { /* room for "..." and the NUL at least */
+        if (n)
+            buf[0] = '\0';
+        return buf;
+    }
+    while (i < len) {
+        char out[8];
+        size_t used, k = text_char(p + i, len - i, out, &used);
+        if (o + k + 4 > n && (o + k + 1 > n || i + used < len)) {
+            memcpy(buf + o, "...", 3); /* o + 4 <= n: checked before each copy */
+            o += 3;
+            break;
+        }
+        memcpy(buf + o, out, k);
+        o += k;
+        i += used;
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Buffers and standard input                                            */
+
+int cli_buf_reserve(cli_buf *b, size_t n)
+{
+    unsigned char *p;
+    if (n <= b->cap && b->p)
+        return 0;
+    if (n == 0)
+        n = 1;
+    p = realloc(b->p, n);
+    if (!p)
+        return SMEM_ENOMEM;
+    b->p = p;
+    b->cap = n;
+    return 0;
+}
+
+int cli_read_stdin(size_t limit, cli_buf *b, size_t *len)
+{
+    size_t n = 0, want = limit + 1;
+    int rc;
+
+    cli_os_binary(stdin);
+    if ((rc = cli_buf_reserve(b, want < 65536 ? want : 65536)) < 0)
+        return rc;
+    while (n < want) {
+        size_t got;
+        if (n == b->cap) {
+            size_t grow = b->cap * 2 < want ? b->cap * 2 : want;
+            if ((rc = cli_buf_reserve(b, grow)) < 0)
+                return rc;
+        }
+        got = fread(b->p + n, 1, b->cap - n, stdin);
+        n += got;
+        if (got == 0) {
+            if (ferror(stdin))
+                return SMEM_EIO;
+            break; /* end of input */
+        }
+    }
+    *len = n;
+    return 0;
 }
 
 /* ---------------------------------------------------------------------- */

@@ -62,11 +62,49 @@ typedef struct cli_cmd {
                                 man page, so that scripts can be written for both) */
     int min_args, max_args;  /* positional arguments; max -1 = no limit */
     int (*run)(const struct cli_cmd *cmd, cli_args *a);
+    int numbers_are_args;    /* 1: a word of a dash and a digit ("-5") is an
+                                argument, not an option (`incr NAME KEY -5`) */
 } cli_cmd;
 
 /* The commands (one cli_cmd per command, defined next to its code). */
 extern const cli_cmd cli_cmd_ls, cli_cmd_stat, cli_cmd_create, cli_cmd_rm, cli_cmd_gc,
-    cli_cmd_get, cli_cmd_set, cli_cmd_watch, cli_cmd_hold, cli_cmd_help, cli_cmd_version;
+    cli_cmd_get, cli_cmd_set, cli_cmd_watch, cli_cmd_hold, cli_cmd_help, cli_cmd_version,
+    cli_cmd_map, cli_cmd_del, cli_cmd_incr, cli_cmd_keys, cli_cmd_dump;
+
+/* How long `watch` sleeps in a wait before it looks for a stop request
+ * again: the longest it takes to notice Ctrl-C. */
+#define CLI_WATCH_TICK_MS 200
+
+/* The map forms of get, set and watch (cmd-map.c), which cmd-value.c
+ * calls when it is given a KEY: `get NAME KEY`, `set NAME KEY VALUE|-`,
+ * `watch NAME KEY`, and `watch NAME` when NAME turns out to be a map (KEY
+ * NULL).  NAME and KEY are checked already; cli_map_watch runs between
+ * cli_os_stop_begin and cli_os_stop_end, which its caller does. */
+int cli_map_get(const cli_cmd *cmd, const char *name, const char *key, int json);
+int cli_map_set(const cli_cmd *cmd, const char *name, const char *key, const char *arg);
+int cli_map_watch(const cli_cmd *cmd, const char *name, const char *key, int json);
+
+/* Reports the failure ERR of opening NAME as a value (cmd-map.c).  If NAME
+ * is a map, says so and how to name a key: "sharedmem CMD NAME
+ * MAP_ARGS" (e.g. "KEY VALUE"). */
+int cli_value_open_failed(const cli_cmd *cmd, const char *name, int err, const char *map_args);
+
+/* Parses the options --entries N and --value-size SIZE of A (indexes IE
+ * and IV in CMD's option table), the figures of a new map: both or
+ * neither.  Returns CLI_OK (*given 1 if both were given, and the figures
+ * set) or reports a usage error and returns CLI_USAGE (cmd-map.c). */
+int cli_parse_map_figures(const cli_cmd *cmd, const cli_args *a, int ie, int iv, size_t *entries,
+                          size_t *value_size, int *given);
+
+/* Reports the failure ERR of creating the map NAME of ENTRIES entries of
+ * VALUE_SIZE bytes, saying what exists instead if it is SMEM_EMISMATCH
+ * (cmd-map.c). */
+int cli_map_create_failed(const cli_cmd *cmd, const char *name, int err, size_t entries,
+                          size_t value_size);
+
+/* The kind of the region NAME, as smem_region_stat says; SMEM_KIND_UNKNOWN
+ * if it cannot tell (cmd-map.c). */
+enum smem_kind cli_region_kind(const char *name);
 
 /* Finds a command by name (sharedmem.c); NULL if there is none. */
 const cli_cmd *cli_find_command(const char *name);
@@ -118,6 +156,38 @@ int cli_parse_mode(const char *s, unsigned *out, const char **why);
 
 /* Formats SIZE for humans ("4.0 KiB", "512 bytes") into buf. */
 void cli_format_size(uint64_t size, char *buf, size_t n);
+
+/* A buffer that grows as needed. */
+typedef struct cli_buf {
+    unsigned char *p;
+    size_t cap;
+} cli_buf;
+
+/* Makes B hold at least N bytes (at least 1).  0 or SMEM_ENOMEM. */
+int cli_buf_reserve(cli_buf *b, size_t n);
+
+/* Reads standard input (in binary mode) to its end, keeping at most
+ * LIMIT + 1 bytes in B: *len > LIMIT means that there was more than
+ * LIMIT.  0, SMEM_ENOMEM or SMEM_EIO. */
+int cli_read_stdin(size_t limit, cli_buf *b, size_t *len);
+
+/* Checks a map key given on the command line: 1 to SMEM_MAP_KEY_MAX bytes.
+ * Reports a bad one as a usage error.  Returns CLI_OK or CLI_USAGE. */
+int cli_check_key(const cli_cmd *cmd, const char *key);
+
+/* Writes the LEN bytes at P as text on one line, so that any bytes can be
+ * shown and told apart (keys, `dump`, `watch` of a map).  The rule
+ * (documented in sharedmem(1), `dump`): every well-formed UTF-8 sequence
+ * of two bytes or more and every printable ASCII character (0x20-0x7E) is
+ * copied as it is, except that '\\' is written as two backslashes; tab,
+ * newline and carriage return are \t \n \r; every other byte (control
+ * characters, DEL, bytes that are not part of well-formed UTF-8) is \xXX,
+ * XX being the byte in lowercase hexadecimal. */
+void cli_text_bytes(FILE *f, const void *p, size_t len);
+
+/* The string S escaped by the rule of cli_text_bytes into BUF (N bytes),
+ * for a message; shortened with "..." if it does not fit.  Returns BUF. */
+const char *cli_text_quote(char *buf, size_t n, const char *s);
 
 /* Words for the enums. */
 const char *cli_kind_name(enum smem_kind kind);

@@ -9,11 +9,13 @@
 
 #include <string.h>
 
-enum { HOLD_CREATE, HOLD_CAPACITY, HOLD_MODE };
+enum { HOLD_CREATE, HOLD_CAPACITY, HOLD_ENTRIES, HOLD_VALUE_SIZE, HOLD_MODE };
 static const cli_opt hold_opts[] = {
     {"create", 'c', "SIZE", "if NAME is missing, create a raw region of SIZE bytes"},
     {"capacity", 0, "SIZE", "if NAME is missing, create a value of this capacity"},
-    {"mode", 'm', "MODE", "permission bits of a new region or value (default 0600)"},
+    {"entries", 'n', "N", "with --value-size: if NAME is missing, create a map"},
+    {"value-size", 's', "SIZE", "with --entries: the value size of that map (0 to 1M)"},
+    {"mode", 'm', "MODE", "permission bits of a new region, value or map (default 0600)"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -28,14 +30,21 @@ static int run_hold(const cli_cmd *cmd, cli_args *a)
     smem_opts opts;
     smem_region *r = NULL;
     smem_value *v = NULL;
-    size_t size = 0, capacity = CLI_DEFAULT_CAPACITY;
-    int rc, tries;
+    smem_map *m = NULL;
+    size_t size = 0, capacity = CLI_DEFAULT_CAPACITY, entries = 0, value_size = 0;
+    int rc, tries, is_map;
 
     if ((rc = cli_check_name(cmd, name)) != CLI_OK)
         return rc;
     memset(&opts, 0, sizeof opts);
     if (a->seen[HOLD_CREATE] && a->seen[HOLD_CAPACITY])
         return cli_usage(cmd, "options '--create' and '--capacity' exclude each other");
+    if ((rc = cli_parse_map_figures(cmd, a, HOLD_ENTRIES, HOLD_VALUE_SIZE, &entries,
+                                    &value_size, &is_map)) != CLI_OK)
+        return rc;
+    if (is_map && (a->seen[HOLD_CREATE] || a->seen[HOLD_CAPACITY]))
+        return cli_usage(cmd, "option '--entries' excludes '--%s'",
+                         a->seen[HOLD_CREATE] ? "create" : "capacity");
     if (a->seen[HOLD_CREATE] && cli_parse_size(a->value[HOLD_CREATE], &size, &why) != 0)
         return cli_usage(cmd, "invalid size '%s': %s", a->value[HOLD_CREATE], why);
     if (a->seen[HOLD_CAPACITY] &&
@@ -55,25 +64,35 @@ static int run_hold(const cli_cmd *cmd, cli_args *a)
         rc = smem_region_open(name, size, &opts, &r);
     } else {
         /* Attach to an existing region of any kind and size; if there is
-         * none, create a value.  If another process creates NAME between
-         * the two opens (the value open then fails with SMEM_EMISMATCH if
-         * it made something else), attach to what it made. */
+         * none, create a value (or a map).  If another process creates
+         * NAME between the two opens (the second open then fails with
+         * SMEM_EMISMATCH if it made something else), attach to what it
+         * made. */
         for (tries = 0; tries < HOLD_TRIES; tries++) {
             smem_opts any = opts;
             any.flags = SMEM_ANYKIND;
             rc = smem_region_open(name, 0, &any, &r);
             if (rc != SMEM_ENOENT)
                 break;
-            rc = smem_value_open(name, capacity, &opts, &v);
+            if (is_map)
+                rc = smem_map_open(name, entries, value_size, &opts, &m);
+            else
+                rc = smem_value_open(name, capacity, &opts, &v);
             if (rc != SMEM_EMISMATCH)
                 break;
         }
         if (rc >= 0 && v && smem_value_created(v))
             fprintf(stderr, "sharedmem: note: created %s, a value of %llu bytes\n", name,
                     (unsigned long long)smem_value_capacity(v));
+        if (rc >= 0 && m && smem_map_created(m))
+            fprintf(stderr, "sharedmem: note: created %s, a map of %llu entries of %llu bytes\n",
+                    name, (unsigned long long)smem_map_max_entries(m),
+                    (unsigned long long)smem_map_max_value(m));
     }
     if (rc < 0) {
         cli_os_stop_end();
+        if (is_map)
+            return cli_map_create_failed(cmd, name, rc, entries, value_size);
         return cli_fail(cmd, name, rc);
     }
     fprintf(stderr, "holding %s (pid %ld); Ctrl-C to release\n", name, cli_os_pid());
@@ -82,6 +101,7 @@ static int run_hold(const cli_cmd *cmd, cli_args *a)
 
     smem_region_close(r);
     smem_value_close(v);
+    smem_map_close(m);
     cli_os_stop_end();
     fprintf(stderr, "released %s\n", name);
     return CLI_OK;
@@ -89,8 +109,8 @@ static int run_hold(const cli_cmd *cmd, cli_args *a)
 
 const cli_cmd cli_cmd_hold = {
     .name = "hold",
-    .args = "NAME [--capacity SIZE | --create SIZE] [--mode MODE]",
-    .summary = "keep a region open (creating a value if needed) until interrupted",
+    .args = "NAME [--capacity SIZE | --create SIZE | --entries N --value-size SIZE] [--mode MODE]",
+    .summary = "keep a region open (creating a value or map if needed) until interrupted",
     .description =
         "Attaches to the region NAME and keeps it open, so that a region that is not\n"
         "persistent stays alive, until SIGINT (Ctrl-C), SIGTERM or SIGHUP; then\n"
@@ -106,6 +126,10 @@ const cli_cmd cli_cmd_hold = {
         "using libdllshmem (for dllmemfilemap), can then use it while hold runs.\n"
         "With --create SIZE instead, hold opens NAME or creates it as a raw region\n"
         "of SIZE bytes (an existing region must then be a raw region of that size).\n"
+        "With --entries N --value-size SIZE, hold creates a missing NAME as an empty\n"
+        "map of N keys of up to SIZE bytes each (see `sharedmem map`), not\n"
+        "persistent, and notes it (\"created NAME, a map of N entries of SIZE bytes\");\n"
+        "an existing NAME of any kind is held as it is.\n"
         "--mode gives the permission bits of what hold creates.\n"
         "If hold is killed (SIGKILL), a region that is not persistent becomes stale.",
     .opts = hold_opts,
@@ -114,7 +138,8 @@ const cli_cmd cli_cmd_hold = {
                    "2  usage error",
     .example = "sharedmem hold jobs\n"
                "sharedmem hold dllmemfilemap &\n"
-               "sharedmem hold scratch --create 1M &",
+               "sharedmem hold scratch --create 1M &\n"
+               "sharedmem hold counters --entries 100 --value-size 32 &",
     .windows = "hold is the only way to keep a region alive: a region lives only while\n"
                "some process has it open, and --persist cannot keep one.  hold stops on\n"
                "Ctrl-C, Ctrl-Break or when its console closes, and also when\n"

@@ -112,6 +112,8 @@ static void print_info_json(FILE *f, const smem_info *info)
     cli_json_string(f, info->name);
     fprintf(f, ",\"size\":%llu", (unsigned long long)info->size);
     fprintf(f, ",\"capacity\":%llu", (unsigned long long)info->capacity);
+    fprintf(f, ",\"entries\":%llu", (unsigned long long)info->entries);
+    fprintf(f, ",\"max_value\":%llu", (unsigned long long)info->max_value);
     fputs(",\"kind\":", f);
     cli_json_string(f, cli_kind_name(info->kind));
     fprintf(f, ",\"persistent\":%s", info->persistent ? "true" : "false");
@@ -145,7 +147,7 @@ static const cli_opt ls_opts[] = {
 };
 
 enum { COL_NAME, COL_SIZE, COL_KIND, COL_PERSIST, COL_INUSE, COL_STATE, COL_OWNER, COL_MODE,
-       NCOLS };
+       COL_ENTRIES, NCOLS };
 
 typedef struct ls_row {
     char col[NCOLS][SMEM_NAME_MAX + 96];
@@ -153,8 +155,8 @@ typedef struct ls_row {
 
 static int run_ls(const cli_cmd *cmd, cli_args *a)
 {
-    static const char *const header[NCOLS] = {"NAME",  "SIZE",  "KIND",  "PERSIST",
-                                              "IN USE", "STATE", "OWNER", "MODE"};
+    static const char *const header[NCOLS] = {"NAME",  "SIZE",  "KIND", "PERSIST", "IN USE",
+                                              "STATE", "OWNER", "MODE", "ENTRIES"};
     info_list l;
     ls_row *rows;
     size_t i, n = 0, width[NCOLS];
@@ -196,15 +198,23 @@ static int run_ls(const cli_cmd *cmd, cli_args *a)
         const smem_info *info = &l.v[i];
         ls_row *r = &rows[i];
         snprintf(r->col[COL_NAME], sizeof r->col[0], "%s", info->name);
-        /* For a value, the size that matters to its users is its capacity. */
+        /* The size that matters to users: a value's capacity, the value
+         * size of a map's entries. */
         snprintf(r->col[COL_SIZE], sizeof r->col[0], "%llu",
-                 (unsigned long long)(info->capacity ? info->capacity : info->size));
+                 (unsigned long long)(info->kind == SMEM_KIND_MAP ? info->max_value
+                                      : info->capacity           ? info->capacity
+                                                                 : info->size));
         snprintf(r->col[COL_KIND], sizeof r->col[0], "%s", cli_kind_name(info->kind));
         snprintf(r->col[COL_PERSIST], sizeof r->col[0], "%s", info->persistent ? "yes" : "no");
         snprintf(r->col[COL_INUSE], sizeof r->col[0], "%s", info->in_use ? "yes" : "no");
         state_text(info, r->col[COL_STATE], sizeof r->col[0]);
         owner_name(info->uid, r->col[COL_OWNER], sizeof r->col[0]);
         snprintf(r->col[COL_MODE], sizeof r->col[0], "%04o", info->mode & 07777u);
+        if (info->kind == SMEM_KIND_MAP)
+            snprintf(r->col[COL_ENTRIES], sizeof r->col[0], "%llu/%llu",
+                     (unsigned long long)info->entries, (unsigned long long)info->capacity);
+        else
+            snprintf(r->col[COL_ENTRIES], sizeof r->col[0], "-");
         for (c = 0; c < NCOLS; c++)
             if (strlen(r->col[c]) > width[c])
                 width[c] = strlen(r->col[c]);
@@ -232,20 +242,23 @@ const cli_cmd cli_cmd_ls = {
     .summary = "list the regions",
     .description =
         "Lists the regions of the current user, sorted by name, as a table with the\n"
-        "columns NAME, SIZE (usable bytes; for a value, its capacity), KIND (region,\n"
-        "value, map or unknown), PERSIST (kept without users: yes/no), IN USE (some process has it open:\n"
-        "yes/no), STATE (ready, initialising, stale, or \"bad: reason\"), OWNER (user\n"
-        "name, or uid if it has none) and MODE (octal permission bits).\n"
+        "columns NAME, SIZE (usable bytes; for a value, its capacity; for a map, the\n"
+        "largest value of a key), KIND (region, value, map or unknown), PERSIST (kept\n"
+        "without users: yes/no), IN USE (some process has it open: yes/no), STATE\n"
+        "(ready, initialising, stale, or \"bad: reason\"), OWNER (user name, or uid if\n"
+        "it has none), MODE (octal permission bits) and ENTRIES (for a map, the keys\n"
+        "in use and the most it holds, such as 3/100; \"-\" for other kinds).\n"
         "\n"
         "A stale region has no user left and is not persistent, or its creator died\n"
         "while initialising it: the next open re-creates it, and `sharedmem gc`\n"
         "removes it.  If there is no region, ls prints nothing.\n"
         "\n"
         "With --json, prints a JSON array (\"[]\" if empty) of objects with the keys\n"
-        "name, size, capacity (a value's capacity, else 0), kind, persistent, in_use,\n"
-        "state, error (null, or the code's name\n"
-        "such as \"SMEM_EACCES\" for a bad region), uid, owner (user name or null),\n"
-        "mode (a string such as \"0600\"), created (seconds since 1970, 0 if\n"
+        "name, size (usable bytes), capacity (a value's capacity, a map's most\n"
+        "entries, else 0), entries (a map's keys in use, else 0), max_value (a map's\n"
+        "value size, else 0), kind, persistent, in_use, state, error (null, or the\n"
+        "code's name such as \"SMEM_EACCES\" for a bad region), uid, owner (user name\n"
+        "or null), mode (a string such as \"0600\"), created (seconds since 1970, 0 if\n"
         "unknown) and layout (the header's layout version).",
     .opts = ls_opts,
     .exit_status = "0  the list was printed (possibly empty)\n"
@@ -297,7 +310,12 @@ static int run_stat(const cli_cmd *cmd, cli_args *a)
     printf("%-11s %s\n", "kind:", cli_kind_name(info.kind));
     cli_format_size(info.size, buf, sizeof buf);
     printf("%-11s %llu (%s)\n", "size:", (unsigned long long)info.size, buf);
-    if (info.capacity) {
+    if (info.kind == SMEM_KIND_MAP) {
+        printf("%-11s %llu of %llu\n", "entries:", (unsigned long long)info.entries,
+               (unsigned long long)info.capacity);
+        cli_format_size(info.max_value, buf, sizeof buf);
+        printf("%-11s %llu (%s)\n", "max value:", (unsigned long long)info.max_value, buf);
+    } else if (info.capacity) {
         cli_format_size(info.capacity, buf, sizeof buf);
         printf("%-11s %llu (%s)\n", "capacity:", (unsigned long long)info.capacity, buf);
     }
@@ -332,8 +350,9 @@ const cli_cmd cli_cmd_stat = {
     .summary = "show the details of one region",
     .description =
         "Shows the details of the region NAME without attaching to it, as\n"
-        "\"key: value\" lines: name, kind, size, capacity (values only), state,\n"
-        "error (only for a bad\n"
+        "\"key: value\" lines: name, kind, size, capacity (values only), entries\n"
+        "(maps only: \"3 of 100\", the keys in use and the most it holds), max value\n"
+        "(maps only: the largest value of a key), state, error (only for a bad\n"
         "region), persistent, in use, owner, mode, created and layout.\n"
         "\n"
         "An object that exists but is not a usable region (damaged, made by another\n"

@@ -1,5 +1,6 @@
 /*
- * cmd-value.c — the value commands of `sharedmem`: get, set, watch.
+ * cmd-value.c — the value commands of `sharedmem`: get, set, watch.  Given
+ * a KEY (or, for watch, a map's NAME) they hand over to cmd-map.c.
  *
  * A value is a region that holds one byte string of up to its capacity,
  * replaced whole by each set, with a version that every set makes larger
@@ -10,44 +11,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* How long `watch` sleeps in smem_value_wait before it looks for a stop
- * request again: the longest it takes to notice Ctrl-C. */
-#define WATCH_TICK_MS 200
-
 /* ---------------------------------------------------------------------- */
 /* Shared helpers                                                         */
-
-/* A buffer for a value's bytes that grows as needed, up to the capacity. */
-typedef struct vbuf {
-    unsigned char *p;
-    size_t cap;
-} vbuf;
-
-static int vbuf_reserve(vbuf *b, size_t n)
-{
-    unsigned char *p;
-    if (n <= b->cap && b->p)
-        return 0;
-    if (n == 0)
-        n = 1;
-    p = realloc(b->p, n);
-    if (!p)
-        return SMEM_ENOMEM;
-    b->p = p;
-    b->cap = n;
-    return 0;
-}
 
 /* Reads the value of V into B: its length into *len and its version into
  * *version.  Starts with a small buffer and grows it to the length the
  * library asks for, so that a short value in a large value costs little.
  * 0 or a negative code. */
-static int read_value(smem_value *v, vbuf *b, size_t *len, uint64_t *version)
+static int read_value(smem_value *v, cli_buf *b, size_t *len, uint64_t *version)
 {
     size_t capacity = smem_value_capacity(v);
     int rc;
 
-    if ((rc = vbuf_reserve(b, capacity < 4096 ? capacity : 4096)) < 0)
+    if ((rc = cli_buf_reserve(b, capacity < 4096 ? capacity : 4096)) < 0)
         return rc;
     for (;;) {
         size_t need = 0;
@@ -65,14 +41,16 @@ static int read_value(smem_value *v, vbuf *b, size_t *len, uint64_t *version)
         }
         if (need < b->cap * 2)
             need = b->cap * 2 < capacity ? b->cap * 2 : capacity;
-        if ((rc = vbuf_reserve(b, need)) < 0)
+        if ((rc = cli_buf_reserve(b, need)) < 0)
             return rc;
     }
 }
 
 /* Opens the existing value NAME, of any capacity, with FLAGS (SMEM_RDONLY
- * or SMEM_NOCREATE: never creates it); reports a failure. */
-static int open_existing(const cli_cmd *cmd, const char *name, unsigned flags, smem_value **v)
+ * or SMEM_NOCREATE: never creates it); reports a failure (MAP_ARGS: what
+ * to add to the command line if NAME is a map). */
+static int open_existing(const cli_cmd *cmd, const char *name, unsigned flags,
+                         const char *map_args, smem_value **v)
 {
     smem_opts opts;
     int rc;
@@ -81,7 +59,7 @@ static int open_existing(const cli_cmd *cmd, const char *name, unsigned flags, s
     opts.flags = flags;
     rc = smem_value_open(name, 0, &opts, v);
     if (rc < 0)
-        return cli_fail(cmd, name, rc);
+        return cli_value_open_failed(cmd, name, rc, map_args);
     return CLI_OK;
 }
 
@@ -101,7 +79,7 @@ static void print_json(const char *name, const unsigned char *p, size_t len, uin
 
 enum { GET_JSON };
 static const cli_opt get_opts[] = {
-    {"json", 0, NULL, "print {\"name\",\"length\",\"version\",\"value\"} as JSON"},
+    {"json", 0, NULL, "print {\"name\",(\"key\",)\"length\",\"version\",\"value\"} as JSON"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -109,14 +87,19 @@ static int run_get(const cli_cmd *cmd, cli_args *a)
 {
     const char *name = a->pos[0];
     smem_value *v = NULL;
-    vbuf b = {NULL, 0};
+    cli_buf b = {NULL, 0};
     size_t len = 0;
     uint64_t version = 0;
     int rc;
 
     if ((rc = cli_check_name(cmd, name)) != CLI_OK)
         return rc;
-    if ((rc = open_existing(cmd, name, SMEM_RDONLY, &v)) != CLI_OK)
+    if (a->npos == 2) { /* get NAME KEY: a map's entry */
+        if ((rc = cli_check_key(cmd, a->pos[1])) != CLI_OK)
+            return rc;
+        return cli_map_get(cmd, name, a->pos[1], a->seen[GET_JSON] > 0);
+    }
+    if ((rc = open_existing(cmd, name, SMEM_RDONLY, "KEY", &v)) != CLI_OK)
         return rc;
     rc = read_value(v, &b, &len, &version);
     smem_value_close(v);
@@ -137,17 +120,20 @@ static int run_get(const cli_cmd *cmd, cli_args *a)
 
 const cli_cmd cli_cmd_get = {
     .name = "get",
-    .args = "NAME [--json]",
-    .summary = "print a value",
+    .args = "NAME [KEY] [--json]",
+    .summary = "print a value, or the value of a key of a map",
     .description =
         "Writes the bytes of the value NAME to standard output, exactly, with no\n"
         "newline added.  A value that was never set is empty: get prints nothing.\n"
-        "NAME must exist and be a value; get opens it read-only and never creates\n"
-        "it, nor waits for a writer.\n"
+        "With KEY, NAME must be a map, and get writes the value of its KEY (keys have\n"
+        "1 to 64 bytes; put \"--\" before one that begins with \"-\"); a KEY that is\n"
+        "not in the map is an error (\"no key 'KEY'\").  Without KEY, NAME must be a\n"
+        "value.  get opens NAME read-only and never creates it, nor waits for a\n"
+        "writer.\n"
         "\n"
         "With --json, prints one line: {\"name\":NAME,\"length\":BYTES,\"version\":V,\n"
-        "\"value\":STRING}.  The version is 0 for a value never set, and every set\n"
-        "makes it larger.  In STRING, well-formed UTF-8 is copied as it is, except\n"
+        "\"value\":STRING}, with \"key\":KEY after the name for a map's key.  The\n"
+        "version is 0 for a value never set, and every set makes it larger.  In STRING, well-formed UTF-8 is copied as it is, except\n"
         "that \" and \\ are escaped and control characters (and DEL) are written as\n"
         "\\b \\f \\n \\r \\t or \\u00XX; every byte that is not part of well-formed UTF-8\n"
         "is written as \\u00XX, XX being the byte.  Text round-trips exactly; for\n"
@@ -155,12 +141,14 @@ const cli_cmd cli_cmd_get = {
         "without --json to read binary values.",
     .opts = get_opts,
     .exit_status = "0  the value was printed\n"
-                   "1  no such value, NAME is another kind of region, or it could not be read\n"
-                   "2  usage error (including an invalid NAME)",
+                   "1  no such value or map, NAME is another kind of region (a map without\n"
+                   "   KEY, a value with KEY), no such KEY, or it could not be read\n"
+                   "2  usage error (including an invalid NAME or KEY)",
     .example = "sharedmem get config > config.txt\n"
-               "sharedmem get config --json",
+               "sharedmem get config --json\n"
+               "sharedmem get settings colour",
     .min_args = 1,
-    .max_args = 1,
+    .max_args = 2,
     .run = run_get,
 };
 
@@ -175,36 +163,6 @@ static const cli_opt set_opts[] = {
     {NULL, 0, NULL, NULL},
 };
 
-/* Reads standard input to its end, keeping at most LIMIT + 1 bytes: *len
- * > LIMIT means that there was more than LIMIT.  0, SMEM_ENOMEM or
- * SMEM_EIO. */
-static int read_stdin(size_t limit, vbuf *b, size_t *len)
-{
-    size_t n = 0, want = limit + 1;
-    int rc;
-
-    cli_os_binary(stdin);
-    if ((rc = vbuf_reserve(b, want < 65536 ? want : 65536)) < 0)
-        return rc;
-    while (n < want) {
-        size_t got;
-        if (n == b->cap) {
-            size_t grow = b->cap * 2 < want ? b->cap * 2 : want;
-            if ((rc = vbuf_reserve(b, grow)) < 0)
-                return rc;
-        }
-        got = fread(b->p + n, 1, b->cap - n, stdin);
-        n += got;
-        if (got == 0) {
-            if (ferror(stdin))
-                return SMEM_EIO;
-            break; /* end of input */
-        }
-    }
-    *len = n;
-    return 0;
-}
-
 static int run_set(const cli_cmd *cmd, cli_args *a)
 {
     const char *name = a->pos[0];
@@ -212,13 +170,26 @@ static int run_set(const cli_cmd *cmd, cli_args *a)
     const char *why = NULL;
     smem_opts opts;
     smem_value *v = NULL;
-    vbuf b = {NULL, 0};
+    cli_buf b = {NULL, 0};
     const void *data;
     size_t len, capacity = CLI_DEFAULT_CAPACITY;
     int rc, create = 0, from_stdin = strcmp(arg, "-") == 0;
 
     if ((rc = cli_check_name(cmd, name)) != CLI_OK)
         return rc;
+    if (a->npos == 3) { /* set NAME KEY VALUE: a map's entry */
+        static const char *const value_only[] = {"persist", "capacity", "mode"};
+        int k;
+        if ((rc = cli_check_key(cmd, a->pos[1])) != CLI_OK)
+            return rc;
+        for (k = SET_PERSIST; k <= SET_MODE; k++)
+            if (a->seen[k])
+                return cli_usage(cmd,
+                                 "option '--%s' is for values only; set never creates a map "
+                                 "(make one with `sharedmem map`)",
+                                 value_only[k]);
+        return cli_map_set(cmd, name, a->pos[1], a->pos[2]);
+    }
     memset(&opts, 0, sizeof opts);
     if (a->seen[SET_CAPACITY]) {
         if (!a->seen[SET_PERSIST])
@@ -245,13 +216,13 @@ static int run_set(const cli_cmd *cmd, cli_args *a)
                          "alive with `sharedmem hold %s`)",
                          name);
     } else if (rc < 0) {
-        return cli_fail(cmd, name, rc);
+        return cli_value_open_failed(cmd, name, rc, "KEY VALUE");
     } else {
         capacity = smem_value_capacity(v);
     }
 
     if (from_stdin) {
-        rc = read_stdin(capacity, &b, &len);
+        rc = cli_read_stdin(capacity, &b, &len);
         if (rc < 0) {
             smem_value_close(v);
             free(b.p);
@@ -307,14 +278,15 @@ static int run_set(const cli_cmd *cmd, cli_args *a)
 
 const cli_cmd cli_cmd_set = {
     .name = "set",
-    .args = "NAME VALUE|- [--persist [--capacity SIZE] [--mode MODE]]",
-    .summary = "store a value",
+    .args = "NAME [KEY] VALUE|- [--persist [--capacity SIZE] [--mode MODE]]",
+    .summary = "store a value, or the value of a key of a map",
     .description =
         "Replaces the value NAME with the bytes of the argument VALUE (no newline is\n"
         "added), or with all of standard input if VALUE is \"-\".  Readers see the\n"
         "old value or the new one, whole, and the value's version grows.  A value\n"
         "longer than the capacity of NAME is an error, and nothing is stored.\n"
-        "To store a VALUE that begins with \"-\", put \"--\" before it; to store \"-\"\n"
+        "A VALUE such as -1 (a dash and a digit) is a value, not an option; to store\n"
+        "another VALUE that begins with \"-\", put \"--\" before it; to store \"-\"\n"
         "itself, give it on standard input (printf - | sharedmem set NAME -).\n"
         "\n"
         "If NAME does not exist, set fails unless --persist is given: a value that\n"
@@ -324,21 +296,32 @@ const cli_cmd cli_cmd_set = {
         "NAME alive with `sharedmem hold NAME`, which creates it if needed.\n"
         "--persist, --capacity and --mode apply only when set creates NAME; an\n"
         "existing value keeps its capacity, mode and lifetime.  NAME must be a\n"
-        "value, not a raw region.",
+        "value, not a raw region.\n"
+        "\n"
+        "With KEY, NAME must be a map (see `sharedmem map`): set inserts KEY (1 to 64\n"
+        "bytes) or replaces its value with VALUE, or with standard input for \"-\".\n"
+        "Readers see the old value or the new one, whole.  A value longer than the\n"
+        "map's value size, or a new key in a full map, is an error, and nothing is\n"
+        "stored.  set never creates a map, so --persist, --capacity and --mode are\n"
+        "errors with a KEY.",
     .opts = set_opts,
     .exit_status = "0  the value was stored\n"
-                   "1  it was not: no such value (without --persist), NAME is another kind\n"
-                   "   of region, the value is larger than the capacity, ...\n"
-                   "2  usage error (invalid NAME, SIZE or MODE)",
+                   "1  it was not: no such value (without --persist) or map, NAME is another\n"
+                   "   kind of region (a map without KEY, a value with KEY), the value is\n"
+                   "   larger than the capacity or value size, the map is full, ...\n"
+                   "2  usage error (invalid NAME, KEY, SIZE or MODE; an option for values\n"
+                   "   with a KEY)",
     .example = "sharedmem set greeting 'hello, world' --persist\n"
                "date | sharedmem set status -\n"
-               "sharedmem set blob - --persist --capacity 1M < blob.bin",
+               "sharedmem set blob - --persist --capacity 1M < blob.bin\n"
+               "sharedmem set settings colour blue",
     .windows = "A value lives only while some process has it open, even with --persist: a\n"
                "value that set creates is gone, with what set stored, when set exits (a\n"
                "note says so).  Start `sharedmem hold NAME` first; it creates the value.",
     .min_args = 2,
-    .max_args = 2,
+    .max_args = 3,
     .run = run_set,
+    .numbers_are_args = 1,
 };
 
 /* ---------------------------------------------------------------------- */
@@ -346,7 +329,7 @@ const cli_cmd cli_cmd_set = {
 
 enum { WATCH_JSON };
 static const cli_opt watch_opts[] = {
-    {"json", 0, NULL, "print each value as a JSON object (as `get --json`)"},
+    {"json", 0, NULL, "print each value or change as a JSON object on one line"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -366,23 +349,42 @@ static int run_watch(const cli_cmd *cmd, cli_args *a)
     const char *name = a->pos[0];
     int json = a->seen[WATCH_JSON] > 0;
     smem_value *v = NULL;
-    vbuf b = {NULL, 0};
+    cli_buf b = {NULL, 0};
     size_t len = 0;
     uint64_t seen = 0;
     int rc, status = CLI_OK;
 
     if ((rc = cli_check_name(cmd, name)) != CLI_OK)
         return rc;
+    if (a->npos == 2 && (rc = cli_check_key(cmd, a->pos[1])) != CLI_OK)
+        return rc;
     /* Catch the stop signals first: one that arrives while the value is
      * being opened is held and ends the loop at once. */
     if (cli_os_stop_begin(NULL) != 0)
         return cli_failf(cmd, "cannot catch the stop signals");
+    if (a->npos == 2) { /* watch NAME KEY: a map's entry */
+        status = cli_map_watch(cmd, name, a->pos[1], json);
+        cli_os_stop_end();
+        return status;
+    }
     /* Not read-only, although watch never writes: a read-only handle
      * cannot ask writers to wake it, so its waits poll every millisecond;
      * a writable one sleeps in the kernel until a set wakes it. */
-    if ((rc = open_existing(cmd, name, SMEM_NOCREATE, &v)) != CLI_OK) {
+    {
+        smem_opts opts;
+        memset(&opts, 0, sizeof opts);
+        opts.flags = SMEM_NOCREATE;
+        rc = smem_value_open(name, 0, &opts, &v);
+    }
+    if (rc == SMEM_EMISMATCH && cli_region_kind(name) == SMEM_KIND_MAP) {
+        /* watch NAME of a map: every change of it */
+        status = cli_map_watch(cmd, name, NULL, json);
         cli_os_stop_end();
-        return rc;
+        return status;
+    }
+    if (rc < 0) {
+        cli_os_stop_end();
+        return cli_fail(cmd, name, rc);
     }
     if (!json)
         cli_os_binary(stdout);
@@ -402,7 +404,7 @@ static int run_watch(const cli_cmd *cmd, cli_args *a)
         }
         if (cli_os_stop_requested())
             break;
-        rc = smem_value_wait(v, seen, WATCH_TICK_MS);
+        rc = smem_value_wait(v, seen, CLI_WATCH_TICK_MS);
         if (rc == SMEM_ETIMEDOUT || rc == SMEM_EINTR)
             continue;
         if (rc < 0) {
@@ -429,8 +431,8 @@ out:
 
 const cli_cmd cli_cmd_watch = {
     .name = "watch",
-    .args = "NAME [--json]",
-    .summary = "print a value and each change of it",
+    .args = "NAME [KEY] [--json]",
+    .summary = "print a value, a key or a map, and each change of it",
     .description =
         "Prints the current value of NAME, then each new value as soon as a set (in\n"
         "any process) changes it, each followed by a newline, until SIGINT (Ctrl-C),\n"
@@ -445,17 +447,37 @@ const cli_cmd cli_cmd_watch = {
         "version.  NAME must exist; watch keeps it open (as\n"
         "`hold` does), so it stays alive while watched.  If NAME is removed with\n"
         "`sharedmem rm`, watch goes on showing the removed value, which nobody can\n"
-        "change any more.",
+        "change any more.\n"
+        "\n"
+        "watch NAME KEY, of a map NAME: prints the value of KEY, then each new value\n"
+        "of it, in the same way.  A KEY that is not in the map (yet, or any more)\n"
+        "shows as an empty line; with --json, as {\"name\":NAME,\"key\":KEY,\n"
+        "\"length\":0,\"version\":0,\"value\":null}, and otherwise as `get NAME KEY\n"
+        "--json` prints it.\n"
+        "\n"
+        "watch NAME, of a map NAME: prints one line \"set KEY<TAB>VALUE\" for each\n"
+        "key in the map (sorted), then, at each change of the map, one line for each\n"
+        "key that changed since the last lines: \"set KEY<TAB>VALUE\" for a key added\n"
+        "or set (even to the same bytes), \"del KEY\" for a key deleted.  Keys and\n"
+        "values are escaped as by `sharedmem dump`, so every change is one line.\n"
+        "Changes close together are merged: a key set twice shows its last value\n"
+        "once, and a key added and deleted in between may not show at all.  With\n"
+        "--json, each line is {\"name\":NAME,\"map_version\":V,\"event\":\"set\" or\n"
+        "\"del\",\"key\":KEY,\"length\":BYTES,\"version\":KV,\"value\":STRING or\n"
+        "null}: V is the map's version when the change was seen, KV the key's\n"
+        "(0, and the value null, for \"del\").",
     .opts = watch_opts,
     .exit_status = "0  stopped by a signal\n"
-                   "1  no such value, NAME is another kind of region, or it could not be\n"
-                   "   read or the output written\n"
-                   "2  usage error (including an invalid NAME)",
+                   "1  no such value or map, NAME is another kind of region, or it could\n"
+                   "   not be read or the output written\n"
+                   "2  usage error (including an invalid NAME or KEY)",
     .example = "sharedmem watch status\n"
-               "sharedmem watch status --json | while read -r line; do ...; done",
+               "sharedmem watch status --json | while read -r line; do ...; done\n"
+               "sharedmem watch settings colour\n"
+               "sharedmem watch settings",
     .windows = "watch stops on Ctrl-C, Ctrl-Break or when its console closes.  While it\n"
                "has NAME open, `sharedmem rm NAME` fails with \"in use\".",
     .min_args = 1,
-    .max_args = 1,
+    .max_args = 2,
     .run = run_watch,
 };

@@ -1,6 +1,7 @@
 /*
  * sharedmem.c — the `sharedmem` command: inspect and manage named shared
- * memory regions, and read, write and watch values.  This file holds main(), the table of commands and the
+ * memory regions, and read, write and watch values and maps.  This file
+ * holds main(), the table of commands and the
  * `help` and `version` commands; each other command lives in its own file.
  *
  * To add a command: write its cli_cmd (see cli.h) next to its code, declare
@@ -11,8 +12,9 @@
 #include <string.h>
 
 static const cli_cmd *const commands[] = {
-    &cli_cmd_ls,    &cli_cmd_stat, &cli_cmd_create, &cli_cmd_rm,      &cli_cmd_gc,
-    &cli_cmd_get,   &cli_cmd_set,  &cli_cmd_watch,  &cli_cmd_hold,    &cli_cmd_version,
+    &cli_cmd_ls,   &cli_cmd_stat, &cli_cmd_create, &cli_cmd_rm,   &cli_cmd_gc,
+    &cli_cmd_get,  &cli_cmd_set,  &cli_cmd_watch,  &cli_cmd_map,  &cli_cmd_del,
+    &cli_cmd_incr, &cli_cmd_keys, &cli_cmd_dump,   &cli_cmd_hold, &cli_cmd_version,
     &cli_cmd_help,
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -33,7 +35,9 @@ static void print_tool_help(FILE *f)
           "       sharedmem COMMAND --help\n"
           "\n"
           "Inspects and manages the named shared memory regions of the sharedmem library,\n"
-          "and reads, writes and watches the values kept in them.\n"
+          "and reads, writes and watches the values and maps kept in them.  A value holds\n"
+          "one string of bytes; a map holds many keys, each with its value.  get, set\n"
+          "and watch work on both: `get NAME` for a value, `get NAME KEY` for a map.\n"
           "\n"
           "Commands:\n",
           f);
@@ -47,7 +51,8 @@ static void print_tool_help(FILE *f)
           "Options of a command may come before or after its arguments; \"--\" ends\n"
           "the options.  Sizes take the suffixes K, M, G, T (or KiB, MiB, GiB, TiB;\n"
           "powers of 1024).  Names are 1 to 64 characters from A-Z a-z 0-9 . _ -,\n"
-          "starting with a letter or digit.\n"
+          "starting with a letter or digit.  Keys of a map are 1 to 64 bytes, any but\n"
+          "NUL; put \"--\" before one that begins with \"-\".\n"
           "\n"
           "On Windows, a region lives only while some process has it open, even if\n"
           "it was made persistent: keep one with `sharedmem hold`.  The help of each\n"
@@ -64,6 +69,9 @@ static void print_tool_help(FILE *f)
           "  sharedmem rm jobs\n"
           "  sharedmem set status ready --persist\n"
           "  sharedmem watch status\n"
+          "  sharedmem map counters --entries 100 --value-size 32 --persist\n"
+          "  sharedmem incr counters requests\n"
+          "  sharedmem dump counters\n"
           "\n"
           "See sharedmem(1) and sharedmem(3).\n",
           f);

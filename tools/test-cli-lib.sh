@@ -261,12 +261,12 @@ check_help() {
         expect_rc 0 "$h"
         if head -n 1 "$TMP/out" | grep -q '^Usage: sharedmem '; then pass; else
             fail "$h prints a usage line"; fi
-        for c in ls stat create rm gc get set watch hold version help; do
+        for c in ls stat create rm gc get set watch map del incr keys dump hold version help; do
             expect_out "  $c " "$h lists $c"
         done
     done
 
-    for c in ls stat create rm gc get set watch hold version help; do
+    for c in ls stat create rm gc get set watch map del incr keys dump hold version help; do
         for form in "$c --help" "$c -h" "help $c"; do
             # shellcheck disable=SC2086
             run $form
@@ -298,7 +298,29 @@ check_help() {
     expect_out "SIGINT" "watch --help says how it stops"
     run gc --help
     expect_out "--dry-run" "gc --help documents --dry-run"
-    for c in ls stat create rm gc set watch hold; do
+    run map --help
+    for o in --entries --value-size --persist --mode; do expect_out "$o" "map --help documents $o"; done
+    run hold --help
+    for o in --entries --value-size; do expect_out "$o" "hold --help documents $o"; done
+    for c in get set watch; do
+        run $c --help
+        if head -n 1 "$TMP/out" | grep -q "^Usage: sharedmem $c NAME \[KEY\]"; then pass; else
+            fail "$c --help shows the KEY of a map"; fi
+    done
+    run watch --help
+    expect_out '"set KEY<TAB>VALUE"' "watch --help says what watch of a map prints"
+    expect_out '"del KEY"' "watch --help says how a deletion shows"
+    run dump --help
+    expect_out "--json" "dump --help documents --json"
+    expect_out "\\xXX" "dump --help documents how other bytes are shown"
+    run keys --help
+    for o in --json --null; do expect_out "$o" "keys --help documents $o"; done
+    run incr --help
+    expect_out "DELTA" "incr --help documents DELTA"
+    expect_out "-5" "incr --help shows a negative DELTA"
+    run --help
+    expect_out "get NAME KEY" "--help says how get reaches a map"
+    for c in ls stat create rm gc set watch map hold; do
         run $c --help
         expect_out "On Windows:" "$c --help says what differs on Windows"
     done
@@ -374,20 +396,20 @@ check_usage_errors() {
     expect_usage "set with an invalid mode"
     run set "$P-u"
     expect_usage "set without VALUE"
-    run set "$P-u" a b
-    expect_usage "set with two values"
+    run set "$P-u" a b c
+    expect_usage "set with three words after NAME"
     run set "$P-u" -x
     expect_usage "set with a VALUE that looks like an option"
     run get
     expect_usage "get without NAME"
-    run get a b
-    expect_usage "get with two names"
+    run get "$P-u" a b
+    expect_usage "get with two words after NAME"
     run get "$P-u" --bogus
     expect_usage "get with an unknown option"
     run watch
     expect_usage "watch without NAME"
-    run watch a b
-    expect_usage "watch with two names"
+    run watch "$P-u" a b
+    expect_usage "watch with two words after NAME"
     for c in get watch; do
         run $c "bad/name"
         expect_usage "$c with an invalid name"
@@ -405,6 +427,100 @@ check_usage_errors() {
     done
     run create -- -x 4096
     expect_usage "create with the name '-x'"
+    check_map_usage_errors
+}
+
+# check_map_usage_errors: the usage errors of the map commands and of the
+# map forms of get, set and watch (exit 2, nothing done).
+check_map_usage_errors() {
+    U="$P-u"
+    long=$(printf '%065d' 0)
+    run map
+    expect_usage "map without NAME"
+    run map "$U"
+    expect_usage "map without --entries and --value-size"
+    if grep -q "'--entries' and '--value-size' are required" "$TMP/err"; then pass; else
+        fail "map without figures says that they are required"; fi
+    run map "$U" --entries 4
+    expect_usage "map without --value-size"
+    run map "$U" --value-size 16
+    expect_usage "map without --entries"
+    run map "$U" extra --entries 4 --value-size 16
+    expect_usage "map with an extra argument"
+    for n in 0 -1 abc "" 1.5 1K 1073741825 99999999999999999999 " 4"; do
+        run map "$U" --entries "$n" --value-size 16
+        expect_usage "map with --entries '$n'"
+        if grep -q "invalid number of entries '$n'" "$TMP/err"; then pass; else
+            fail "--entries '$n': 'invalid number of entries' in the message"; fi
+    done
+    for v in 2M 1025K -1 "" 12X 1.5; do
+        run map "$U" --entries 4 --value-size "$v"
+        expect_usage "map with --value-size '$v'"
+        if grep -q "invalid value size '$v'" "$TMP/err"; then pass; else
+            fail "--value-size '$v': 'invalid value size' in the message"; fi
+    done
+    run map "$U" --entries 4 --value-size 16 --mode 8
+    expect_usage "map with an invalid mode"
+    run map "bad/name" --entries 4 --value-size 16
+    expect_usage "map with an invalid name"
+    run hold "$U" --entries 4
+    expect_usage "hold --entries without --value-size"
+    run hold "$U" --entries 4 --value-size 8 --create 4K
+    expect_usage "hold with both --entries and --create"
+    run hold "$U" --entries 4 --value-size 8 --capacity 4K
+    expect_usage "hold with both --entries and --capacity"
+
+    # keys: 1 to 64 bytes
+    run get "$U" ""
+    expect_usage "get of an empty key"
+    if grep -q "invalid key '': a key has 1 to 64 bytes" "$TMP/err"; then pass; else
+        fail "an empty key is named as such"; fi
+    run get "$U" "$long"
+    expect_usage "get of a key of 65 bytes"
+    if grep -q "invalid key '$long': 65 bytes, longer than 64" "$TMP/err"; then pass; else
+        fail "a key of 65 bytes is named, with its length"; fi
+    for c in "set $U $long v" "set $U '' v" "del $U $long" "del $U k ''" "incr $U ''" \
+        "watch $U ''"; do
+        eval "run $c"
+        expect_usage "$c: invalid key"
+        if grep -q "invalid key" "$TMP/err"; then pass; else fail "$c: 'invalid key' in the message"; fi
+    done
+    run set "$U" k v --persist
+    expect_usage "set NAME KEY VALUE --persist"
+    if grep -q "'--persist' is for values only" "$TMP/err"; then pass; else
+        fail "set --persist with a KEY says that it is for values"; fi
+    run set "$U" k v --capacity 8
+    expect_usage "set NAME KEY VALUE --capacity"
+    run set "$U" k v --mode 0600
+    expect_usage "set NAME KEY VALUE --mode"
+    run del "$U"
+    expect_usage "del without KEY"
+    run incr "$U"
+    expect_usage "incr without KEY"
+    run incr "$U" k 1 2
+    expect_usage "incr with two deltas"
+    for d in x 1.5 "" 1e3 9223372036854775808 -9223372036854775809 --5 "5 "; do
+        run incr "$U" k -- "$d"
+        expect_usage "incr with the delta '$d'"
+        if grep -q "invalid delta" "$TMP/err"; then pass; else fail "delta '$d': 'invalid delta' in the message"; fi
+    done
+    run keys
+    expect_usage "keys without NAME"
+    run keys "$U" k
+    expect_usage "keys with an extra argument"
+    run keys "$U" --json --null
+    expect_usage "keys with --json and --null"
+    run dump
+    expect_usage "dump without NAME"
+    run dump "$U" k
+    expect_usage "dump with an extra argument"
+    run dump "$U" --bogus
+    expect_usage "dump with an unknown option"
+    for c in del incr keys dump; do
+        run $c "bad/name" k
+        expect_usage "$c with an invalid name"
+    done
+    expect_no_region "$U" "nothing created by a usage error"
 }
 
 # ---------------------------------------------------------------------------
@@ -669,3 +785,400 @@ check_watch() {
     fi
 }
 
+
+# ---------------------------------------------------------------------------
+# maps
+
+# expect_json_doc FILE WHAT: FILE is one JSON document (if python3 is there).
+expect_json_doc() {
+    command -v python3 >/dev/null 2>&1 || return 0
+    if python3 -c '
+import json, sys
+json.load(open(sys.argv[1], encoding="utf-8", errors="strict"))
+' "$1" 2>/dev/null; then pass; else fail "$2: not a valid JSON document"; fi
+}
+
+# check_maps M: the map commands on the map M, made with --entries 4
+# --value-size 16, empty, and kept alive meanwhile.  Leaves M empty.
+check_maps() {
+    M=$1
+    run keys "$M"
+    expect_rc 0 "keys of an empty map"
+    expect_quiet "keys of an empty map"
+    run keys "$M" --json
+    if [ "$(cat "$TMP/out")" = "[]" ]; then pass; else fail "keys --json of an empty map is []"; fi
+    run dump "$M"
+    expect_rc 0 "dump of an empty map"
+    expect_quiet "dump of an empty map"
+    run dump "$M" --json
+    expect_rc 0 "dump --json of an empty map"
+    expect_out "{\"name\":\"$M\",\"version\":0,\"max_entries\":4,\"max_value\":16,\"count\":0,\"entries\":[]}" \
+        "dump --json of an empty map"
+    expect_json_doc "$TMP/out" "dump --json of an empty map"
+    run stat "$M"
+    expect_rc 0 "stat of a map"
+    expect_field kind map "stat kind of a map"
+    expect_field entries "0 of 4" "stat entries of an empty map"
+    expect_field "max value" "16 (16 bytes)" "stat max value"
+    if grep -q '^capacity:' "$TMP/out"; then fail "stat of a map shows no capacity line"; else pass; fi
+
+    # set and get
+    run set "$M" colour blue
+    expect_rc 0 "set NAME KEY VALUE"
+    expect_quiet "set NAME KEY VALUE"
+    printf '%s' blue >"$TMP/want"
+    run get "$M" colour
+    expect_rc 0 "get NAME KEY"
+    expect_stdout "$TMP/want" "get NAME KEY prints the bytes, no newline"
+    run get "$M" colour --json
+    expect_rc 0 "get NAME KEY --json"
+    expect_json "$TMP/out" "$M" "get NAME KEY --json" '"key":"colour",' '"length":4,' \
+        '"value":"blue"}'
+    expect_json_parses "$TMP/out" "get NAME KEY --json"
+    k1=$(json_num version)
+    run set "$M" colour red
+    run get "$M" colour --json
+    expect_json "$TMP/out" "$M" "get after a second set" '"value":"red"}'
+    k2=$(json_num version)
+    if [ -n "$k1" ] && [ -n "$k2" ] && [ "$k1" -gt 0 ] && [ "$k2" -gt "$k1" ]; then pass; else
+        fail "a key's version grows with each set ('$k1', '$k2')"; fi
+
+    # binary bytes through standard input, exactly; the empty value; "-"
+    printf 'a\000b\377c\n\001"\\' >"$TMP/bin"
+    run set "$M" bin - <"$TMP/bin"
+    expect_rc 0 "set NAME KEY - from standard input"
+    expect_quiet "set NAME KEY -"
+    run get "$M" bin
+    expect_stdout "$TMP/bin" "get NAME KEY returns the binary bytes"
+    run get "$M" bin --json
+    expect_json "$TMP/out" "$M" "get NAME KEY --json of binary bytes" '"length":9,' \
+        '"value":"a\u0000b\u00ffc\n\u0001\"\\"}'
+    expect_json_parses "$TMP/out" "get NAME KEY --json of binary bytes"
+    run set "$M" empty ""
+    expect_rc 0 "set of an empty value"
+    run get "$M" empty
+    expect_rc 0 "get of an empty value"
+    expect_quiet "get of an empty value"
+    run set "$M" -- -dash -x
+    expect_rc 0 "set -- -KEY -VALUE"
+    printf '%s' -x >"$TMP/want"
+    run get "$M" -- -dash
+    expect_stdout "$TMP/want" "get of a key and value that begin with a dash"
+
+    # dump: sorted, escaped, one line per entry
+    run dump "$M"
+    expect_rc 0 "dump"
+    printf '%s\n' '-dash	-x' 'bin	a\x00b\xffc\n\x01"\\' 'colour	red' 'empty	' >"$TMP/want"
+    if cmp -s "$TMP/want" "$TMP/out"; then pass; else
+        fail "dump prints KEY<TAB>VALUE lines, sorted, escaped: $(cat "$TMP/want")"; fi
+    run dump "$M" --json
+    expect_rc 0 "dump --json"
+    expect_json_doc "$TMP/out" "dump --json"
+    expect_out "\"count\":4,\"entries\":[" "dump --json counts the entries"
+    expect_out '{"key":"bin","length":9,"version":' "dump --json entry of bin"
+    expect_out '"value":"a\u0000b\u00ffc\n\u0001\"\\"}' "dump --json escapes the binary value"
+    expect_out '{"key":"empty","length":0,' "dump --json entry of an empty value"
+    run keys "$M"
+    printf '%s\n' -dash bin colour empty >"$TMP/want"
+    if cmp -s "$TMP/want" "$TMP/out"; then pass; else fail "keys prints the keys, sorted"; fi
+    run keys "$M" --json
+    if [ "$(cat "$TMP/out")" = '["-dash","bin","colour","empty"]' ]; then pass; else
+        fail "keys --json"; fi
+    expect_json_doc "$TMP/out" "keys --json"
+    run keys "$M" -0
+    printf -- '-dash\000bin\000colour\000empty\000' >"$TMP/want"
+    expect_stdout "$TMP/want" "keys -0 ends each key with NUL"
+
+    # stat, ls
+    run stat "$M"
+    expect_field entries "4 of 4" "stat entries of a full map"
+    run stat "$M" --json
+    expect_json "$TMP/out" "$M" "stat --json of a map" '"capacity":4,' '"entries":4,' \
+        '"max_value":16,' '"kind":"map"' '"state":"ready"'
+    expect_json_parses "$TMP/out" "stat --json of a map"
+    run ls --json
+    expect_json "$TMP/out" "$M" "ls --json of a map" '"capacity":4,' '"entries":4,' \
+        '"max_value":16,' '"kind":"map"'
+    expect_json_doc "$TMP/out" "ls --json"
+    run ls
+    if [ "$(tr -d ' \n' <"$TMP/out")" != "" ] || [ "$EMU" = "" ]; then
+        if awk -v n="$M" '$1 == n && $2 == 16 && $3 == "map" && $9 == "4/4"' "$TMP/out" |
+            grep -q .; then pass; else fail "ls row of the map: SIZE 16, KIND map, ENTRIES 4/4"; fi
+    fi
+
+    # a full map: no new key, but existing keys change
+    run get "$M" colour --json
+    cv=$(json_num version)
+    run set "$M" extra x
+    expect_rc 1 "set of a new key in a full map"
+    expect_err_line "sharedmem: set $M: the map is full (4 entries): no room for the new key 'extra'; nothing was stored" \
+        "set of a new key in a full map"
+    run get "$M" extra
+    expect_rc 1 "the key refused by a full map is not there"
+    expect_err_line "sharedmem: get $M: no key 'extra'" "get of a missing key"
+    if [ -s "$TMP/out" ]; then fail "a failed get prints nothing on stdout"; else pass; fi
+    run incr "$M" newcounter
+    expect_rc 1 "incr of a new key in a full map"
+    expect_err_line "sharedmem: incr $M: the map is full (4 entries): no room for the new key 'newcounter'; nothing was stored" \
+        "incr of a new key in a full map"
+    run set "$M" colour green
+    expect_rc 0 "set of an existing key in a full map"
+
+    # more than the value size: nothing changes
+    run get "$M" colour --json
+    cv=$(json_num version)
+    run set "$M" colour 0123456789abcdefg
+    expect_rc 1 "set of 17 bytes into a value size of 16"
+    expect_err_line "sharedmem: set $M: the value (17 bytes) is larger than the map's value size (16 bytes); nothing was stored" \
+        "set of more than the value size"
+    printf '%s' 0123456789abcdefg >"$TMP/17"
+    run set "$M" colour - <"$TMP/17"
+    expect_rc 1 "set - of 17 bytes into a value size of 16"
+    expect_err_line "sharedmem: set $M: standard input holds more than the map's value size (16 bytes); nothing was stored" \
+        "set - of more than the value size"
+    run get "$M" colour --json
+    expect_json "$TMP/out" "$M" "a set that was too large changed nothing" '"value":"green"}' \
+        "\"version\":$cv,"
+    run set "$M" colour 0123456789abcdef
+    expect_rc 0 "set of exactly the value size"
+
+    # del
+    run del "$M" colour
+    expect_rc 0 "del"
+    expect_quiet "del"
+    run get "$M" colour
+    expect_rc 1 "get of a deleted key"
+    run del "$M" colour
+    expect_rc 1 "del of a missing key"
+    expect_err_line "sharedmem: del $M: no key 'colour'" "del of a missing key"
+    run del "$M" bin nothere empty
+    expect_rc 1 "del with a missing key among others"
+    expect_err_line "sharedmem: del $M: no key 'nothere'" "del with a missing key among others"
+    run keys "$M"
+    if [ "$(cat "$TMP/out")" = "-dash" ]; then pass; else fail "del went on after the missing key"; fi
+    run del "$M" -- -dash
+    expect_rc 0 "del -- -KEY"
+
+    # incr
+    run incr "$M" n
+    expect_rc 0 "incr of a missing key"
+    if [ "$(cat "$TMP/out")" = 1 ]; then pass; else fail "incr of a missing key prints 1"; fi
+    run incr "$M" n 41
+    if [ "$(cat "$TMP/out")" = 42 ]; then pass; else fail "incr by 41 prints 42"; fi
+    run incr "$M" n -50
+    expect_rc 0 "incr with a negative DELTA"
+    if [ "$(cat "$TMP/out")" = -8 ]; then pass; else fail "incr by -50 prints -8"; fi
+    run incr "$M" n -- -2
+    if [ "$(cat "$TMP/out")" = -10 ]; then pass; else fail "incr -- -2 prints -10"; fi
+    run incr "$M" n +3
+    if [ "$(cat "$TMP/out")" = -7 ]; then pass; else fail "incr +3 prints -7"; fi
+    printf '%s' -7 >"$TMP/want"
+    run get "$M" n
+    expect_stdout "$TMP/want" "the counter is stored as decimal text"
+    run set "$M" word hello
+    run incr "$M" word
+    expect_rc 1 "incr of a value that is not a number"
+    expect_err_line "sharedmem: incr $M: the value of 'word' is not a whole number (the decimal text of a signed 64-bit integer, such as -12); nothing was changed" \
+        "incr of a value that is not a number"
+    run set "$M" big 9
+    run incr "$M" big 9223372036854775807
+    expect_rc 1 "incr beyond the largest 64-bit integer"
+    expect_err_line "sharedmem: incr $M: 'big' plus 9223372036854775807 is out of the range of a signed 64-bit integer; nothing was changed" \
+        "incr beyond the largest 64-bit integer"
+    printf '%s' 9 >"$TMP/want"
+    run get "$M" big
+    expect_stdout "$TMP/want" "an incr out of range changed nothing"
+    run set "$M" big -1
+    run incr "$M" big -9223372036854775808
+    expect_rc 1 "incr below the smallest 64-bit integer"
+    expect_err_line "sharedmem: incr $M: 'big' plus -9223372036854775808 is out of the range of a signed 64-bit integer; nothing was changed" \
+        "incr below the smallest 64-bit integer"
+    run incr "$M" big -9999999999
+    if [ "$(cat "$TMP/out")" = -10000000000 ]; then pass; else fail "incr by a large negative delta"; fi
+    run set "$M" big 9999999999999999
+    run incr "$M" big
+    expect_rc 1 "incr to a number longer than the value size"
+    expect_err_line "sharedmem: incr $M: the new value of 'big' is longer than the map's value size (16 bytes); nothing was changed" \
+        "incr to a number longer than the value size"
+    run del "$M" n word big
+    expect_rc 0 "del of the counters"
+    run keys "$M"
+    expect_quiet "the map is empty again"
+}
+
+# check_map_kinds M V A: the map M, the value V and the raw region A,
+# all alive: each command tells what NAME is when it does not fit.
+check_map_kinds() {
+    M=$1 V=$2 A=$3
+    run get "$M"
+    expect_rc 1 "get NAME of a map"
+    expect_err_line "sharedmem: get $M: is a map, not a value: name a key (sharedmem get $M KEY)" \
+        "get NAME of a map"
+    run set "$M" x
+    expect_rc 1 "set NAME VALUE of a map"
+    expect_err_line "sharedmem: set $M: is a map, not a value: name a key (sharedmem set $M KEY VALUE)" \
+        "set NAME VALUE of a map"
+    run get "$V" k
+    expect_rc 1 "get NAME KEY of a value"
+    expect_err_line "sharedmem: get $V: is a value, not a map: it has no keys (sharedmem get $V)" \
+        "get NAME KEY of a value"
+    run set "$V" k x
+    expect_rc 1 "set NAME KEY VALUE of a value"
+    expect_err_line "sharedmem: set $V: is a value, not a map: it has no keys (sharedmem set $V VALUE)" \
+        "set NAME KEY VALUE of a value"
+    run watch "$V" k
+    expect_rc 1 "watch NAME KEY of a value"
+    expect_err_line "sharedmem: watch $V: is a value, not a map: it has no keys (sharedmem watch $V)" \
+        "watch NAME KEY of a value"
+    for c in "del $V k" "incr $V k" "keys $V" "dump $V"; do
+        eval "run $c"
+        expect_rc 1 "$c of a value"
+        expect_err_line "sharedmem: ${c%% *} $V: is a value, not a map" "$c of a value"
+    done
+    for c in "get $A k" "set $A k x" "del $A k" "incr $A k" "keys $A" "dump $A" "watch $A k"; do
+        eval "run $c"
+        expect_rc 1 "$c of a raw region"
+        expect_err_line "sharedmem: ${c%% *} $A: is a raw region, not a map" "$c of a raw region"
+    done
+    X="$P-nomap"
+    for c in "get $X k" "set $X k x" "del $X k" "incr $X k" "keys $X" "dump $X" "watch $X k"; do
+        eval "run $c"
+        expect_rc 1 "$c of a missing map"
+        expect_err_line "sharedmem: ${c%% *} $X: no such map (create it with \`sharedmem map $X --entries N --value-size SIZE --persist\`, or keep it alive with \`sharedmem hold $X --entries N --value-size SIZE\`)" \
+            "$c of a missing map"
+    done
+    expect_no_region "$X" "no map command creates a map"
+    run map "$V" --entries 4 --value-size 16
+    expect_rc 1 "map of an existing value"
+    expect_err_line "sharedmem: map $V: exists, and is a value, not a map" "map of an existing value"
+    run map "$A" --entries 4 --value-size 16
+    expect_rc 1 "map of an existing raw region"
+    expect_err_line "sharedmem: map $A: exists, and is a raw region, not a map" \
+        "map of an existing raw region"
+    run map "$M" --entries 5 --value-size 16
+    expect_rc 1 "map with other figures"
+    expect_err_line "sharedmem: map $M: exists with other figures: 4 entries of 16 bytes (use those, or remove it first with \`sharedmem rm $M\`)" \
+        "map with other figures"
+    run map "$M" --entries 4 --value-size 17
+    expect_rc 1 "map with another value size"
+    run map "$M" --entries 4 --value-size 16
+    expect_rc 0 "map with the same figures"
+    expect_err_line "sharedmem: note: $M already exists, a map of these figures; it was left as it is (its mode and lifetime too)" \
+        "map with the same figures notes it"
+}
+
+# check_map_watch M: watch of the map M (empty, alive meanwhile), of one
+# key and of the whole map, seeing changes made by other processes.
+check_map_watch() {
+    M=$1
+    run set "$M" a one
+    # one key
+    start_watch "$M" a
+    if wait_lines "$WOUT" 1; then pass; else watch_fail "watch NAME KEY prints the current value"; fi
+    n=1
+    for step in "set $M a two" "set $M b other" "set $M a three" "del $M a" "set $M a four"; do
+        eval "run $step"
+        expect_rc 0 "$step while watched"
+        case "$step" in *" b "*) continue ;; esac # another key: no line
+        n=$((n + 1))
+        if wait_lines "$WOUT" $n; then pass; else watch_fail "watch NAME KEY sees '$step'"; fi
+    done
+    nap
+    printf 'one\ntwo\nthree\n\nfour\n' >"$TMP/want"
+    if cmp -s "$TMP/want" "$WOUT"; then pass; else
+        watch_fail "watch NAME KEY prints each value of the key (deleted: an empty line)"; fi
+    stop_in_time "$WPID" "$SOFT_STOP" 2
+    RC=$SRC LAST="watch $M a, then SIG$SOFT_STOP"
+    expect_rc 0 "watch NAME KEY exits 0 on SIG$SOFT_STOP"
+
+    # one key, --json; a key that is absent at first
+    start_watch "$M" c --json
+    if wait_lines "$WOUT" 1; then pass; else watch_fail "watch NAME KEY --json of a missing key"; fi
+    run set "$M" c "say \"hi\""
+    if wait_lines "$WOUT" 2; then pass; else watch_fail "watch NAME KEY --json sees the key added"; fi
+    WJSON="$TMP/watch.json"
+    cp "$WOUT" "$WJSON"
+    text "$WJSON"
+    if sed -n 1p "$WJSON" | grep -F -q "{\"name\":\"$M\",\"key\":\"c\",\"length\":0,\"version\":0,\"value\":null}" &&
+        sed -n 2p "$WJSON" | grep -F -q '"key":"c","length":8,' &&
+        sed -n 2p "$WJSON" | grep -F -q '"value":"say \"hi\""}'; then
+        pass
+    else
+        watch_fail "watch NAME KEY --json: null for a missing key, then the value"
+    fi
+    expect_json_parses "$WJSON" "watch NAME KEY --json"
+    stop_in_time "$WPID" "$SOFT_STOP" 2
+    RC=$SRC LAST="watch $M c --json, then SIG$SOFT_STOP"
+    expect_rc 0 "watch NAME KEY --json exits 0"
+
+    # the whole map: its entries, then every change
+    run del "$M" b c
+    start_watch "$M"
+    if wait_lines "$WOUT" 1; then pass; else watch_fail "watch NAME of a map prints its entries"; fi
+    n=1
+    for step in "set $M b 2" "set $M a five" "del $M a" "incr $M b"; do
+        eval "run $step"
+        expect_rc 0 "$step while the map is watched"
+        n=$((n + 1))
+        if wait_lines "$WOUT" $n; then pass; else watch_fail "watch NAME sees '$step'"; fi
+    done
+    printf 'set a\tfour\nset b\t2\nset a\tfive\ndel a\nset b\t3\n' >"$TMP/want"
+    cp "$WOUT" "$TMP/watch.txt"
+    text "$TMP/watch.txt"
+    if cmp -s "$TMP/want" "$TMP/watch.txt"; then pass; else
+        watch_fail "watch NAME prints 'set KEY<TAB>VALUE' and 'del KEY' lines"; fi
+    stop_in_time "$WPID" INT 2
+    RC=$SRC LAST="watch $M, then SIGINT"
+    expect_rc 0 "watch NAME of a map exits 0 on SIGINT"
+    if [ -s "$WERR" ]; then fail "watch of a map writes nothing on stderr"; else pass; fi
+
+    start_watch "$M" --json
+    if wait_lines "$WOUT" 1; then pass; else watch_fail "watch NAME --json of a map"; fi
+    run del "$M" b
+    if wait_lines "$WOUT" 2; then pass; else watch_fail "watch NAME --json sees a deletion"; fi
+    cp "$WOUT" "$WJSON"
+    text "$WJSON"
+    if sed -n 1p "$WJSON" | grep -F -q '"event":"set","key":"b","length":1,' &&
+        sed -n 2p "$WJSON" | grep -F -q '"event":"del","key":"b","length":0,"version":0,"value":null}'; then
+        pass
+    else
+        watch_fail "watch NAME --json: set then del events"
+    fi
+    m1=$(sed -n '1s/.*"map_version":\([0-9]*\).*/\1/p' "$WJSON")
+    m2=$(sed -n '2s/.*"map_version":\([0-9]*\).*/\1/p' "$WJSON")
+    if [ -n "$m1" ] && [ -n "$m2" ] && [ "$m2" -gt "$m1" ]; then pass; else
+        watch_fail "watch NAME --json: map_version grows ('$m1', '$m2')"; fi
+    expect_json_parses "$WJSON" "watch NAME --json"
+    stop_in_time "$WPID" "$SOFT_STOP" 2
+    RC=$SRC LAST="watch $M --json, then SIG$SOFT_STOP"
+    expect_rc 0 "watch NAME --json of a map exits 0"
+    run keys "$M"
+    expect_quiet "the watched map is empty again"
+}
+
+# check_incr_race M N: 4 processes each run N `incr M race` at once; none
+# of the additions is lost.
+check_incr_race() {
+    M=$1 N=$2
+    rpids=""
+    : >"$TMP/race.err"
+    for w in 1 2 3 4; do
+        (
+            j=0
+            while [ $j -lt "$N" ]; do
+                tool incr "$M" race >/dev/null 2>>"$TMP/race.err" || echo "exit $?" >>"$TMP/race.err"
+                j=$((j + 1))
+            done
+        ) &
+        rpids="$rpids $!"
+    done
+    for p in $rpids; do wait "$p"; done
+    cp "$TMP/race.err" "$TMP/err"
+    : >"$TMP/out"
+    LAST="4 x $N incr $M race" RC=0
+    if [ -s "$TMP/race.err" ]; then fail "concurrent incr: no failure"; else pass; fi
+    printf '%s' $((4 * N)) >"$TMP/want"
+    run get "$M" race
+    expect_stdout "$TMP/want" "4 x $N concurrent incr add up to $((4 * N))"
+    run del "$M" race
+}

@@ -161,7 +161,7 @@ if start_hold "$A" --create 64K --mode 0640; then
         expect_json "$TMP/out" "$A" "ls --json" '"size":65536,' '"in_use":true' '"owner":null'
         run ls
         expect_rc 0 "ls"
-        if head -n 1 "$TMP/out" | grep -q '^NAME  *SIZE  *KIND  *PERSIST  *IN USE  *STATE  *OWNER  *MODE$'; then
+        if head -n 1 "$TMP/out" | grep -q '^NAME  *SIZE  *KIND  *PERSIST  *IN USE  *STATE  *OWNER  *MODE  *ENTRIES$'; then
             pass
         else
             fail "ls header"
@@ -347,6 +347,47 @@ if start_hold "$V"; then
     RC=$SRC LAST="watch $V, then SIGINT"
     expect_rc 0 "watch exits 0 on Ctrl-C"
     expect_no_region "$V" "the value goes with its last watcher"
+fi
+
+# ---------------------------------------------------------------------------
+# maps: `map --persist` cannot keep one; `hold --entries` does
+
+M="$P-m"
+run map "$M" --entries 4 --value-size 16 --persist
+expect_rc 0 "map --persist"
+expect_err_line "sharedmem: note: $M was removed when this command exited: here a map lives only while a process has it open, even with --persist; keep it with \`sharedmem hold $M --entries 4 --value-size 16\`" \
+    "map --persist notes that the map went with it"
+expect_no_region "$M" "--persist cannot keep a map without a process"
+
+if start_hold "$M" --entries 4 --value-size 16 --mode 0640; then
+    MPID=$HPID MERR=$HERR
+    if has_line "$HERR" "sharedmem: note: created $M, a map of 4 entries of 16 bytes"; then pass; else
+        cp "$HERR" "$TMP/err"
+        fail "hold --entries notes the map it created"
+    fi
+    run stat "$M" --json
+    expect_json "$TMP/out" "$M" "map created by hold" '"kind":"map"' '"capacity":4,' \
+        '"entries":0,' '"max_value":16,' '"in_use":true' '"mode":"0640"'
+    check_maps "$M"
+    # a raw region and a value beside it, for the kind errors
+    if start_hold "$P-ma" --create 4K; then
+        MAPID=$HPID
+        if start_hold "$P-mv"; then
+            MVPID=$HPID
+            check_map_kinds "$M" "$P-mv" "$P-ma"
+            HPID=$MVPID
+            stop_hold INT
+        fi
+        HPID=$MAPID
+        stop_hold INT
+    fi
+    check_map_watch "$M"
+    check_incr_race "$M" 8
+    run rm "$M"
+    expect_rc 0 "rm of a held map"
+    HPID=$MPID HERR=$MERR
+    expect_released "$M"
+    expect_no_region "$M" "rm removes a held map"
 fi
 
 # a write error ends watch with one message

@@ -104,7 +104,7 @@ run create --persist "$B" 1M # options before positionals
 expect_rc 0 "create with the option first"
 run ls
 expect_rc 0 "ls"
-if head -n 1 "$TMP/out" | grep -q '^NAME  *SIZE  *KIND  *PERSIST  *IN USE  *STATE  *OWNER  *MODE$'; then
+if head -n 1 "$TMP/out" | grep -q '^NAME  *SIZE  *KIND  *PERSIST  *IN USE  *STATE  *OWNER  *MODE  *ENTRIES$'; then
     pass
 else
     fail "ls header"
@@ -112,7 +112,7 @@ fi
 row=$(awk -v n="$A" '$1 == n' "$TMP/out")
 if [ "$row" ] && echo "$row" | awk -v o="$ME_NAME" -v u="$ME_UID" \
     '{ exit !($2 == 65536 && $3 == "region" && $4 == "yes" && $5 == "no" && $6 == "ready" &&
-              ($7 == o || $7 == u) && $8 == "0640") }'; then
+              ($7 == o || $7 == u) && $8 == "0640" && $9 == "-") }'; then
     pass
 else
     fail "ls row of $A: '$row'"
@@ -303,6 +303,143 @@ if [ -w /dev/full ]; then
 fi
 
 # ---------------------------------------------------------------------------
+# maps
+
+M="$P-m"
+run map "$M" --entries 4 --value-size 16 --persist --mode 0640
+expect_rc 0 "map --persist --mode 0640"
+expect_quiet "map --persist"
+expect_file "$M" "map --persist keeps the map"
+mode=$(stat -c %a "$SHM/smem.$M" 2>/dev/null)
+if [ "$mode" = 640 ]; then pass; else fail "map --mode 0640: the mode is '$mode'"; fi
+run stat "$M" --json
+expect_json "$TMP/out" "$M" "map made by map --persist" '"kind":"map"' '"capacity":4,' \
+    '"entries":0,' '"max_value":16,' '"persistent":true' '"in_use":false' '"mode":"0640"'
+run ls
+if awk -v n="$M" '$1 == n && $2 == 16 && $3 == "map" && $4 == "yes" && $9 == "0/4"' "$TMP/out" |
+    grep -q .; then pass; else fail "ls row of an empty map"; fi
+
+check_maps "$M"
+check_map_kinds "$M" "$V" "$A"
+
+# options in any order, short forms, sizes with suffixes
+M2="$P-m2"
+run map -n 2 "$M2" -s 1K -p
+expect_rc 0 "map with short options"
+run stat "$M2" --json
+expect_json "$TMP/out" "$M2" "map -n 2 -s 1K" '"capacity":2,' '"max_value":1024,'
+run rm "$M2"
+
+# without --persist: gone at once, and a note says so
+run map "$M2" --entries 4 --value-size 16
+expect_rc 0 "map without --persist"
+expect_err_line "sharedmem: note: $M2 is not persistent and was removed when this command exited; use --persist or \`sharedmem hold\`" \
+    "map without --persist notes it"
+expect_no_file "$M2" "a map that is not persistent goes with the command"
+
+# a map of keys alone (value size 0)
+M0="$P-m0"
+run map "$M0" --entries 2 --value-size 0 --persist
+expect_rc 0 "map --value-size 0"
+run set "$M0" flag ""
+expect_rc 0 "set of an empty value in a map of keys alone"
+run set "$M0" flag x
+expect_rc 1 "set of a byte in a map of keys alone"
+expect_err_line "sharedmem: set $M0: the value (1 bytes) is larger than the map's value size (0 bytes); nothing was stored" \
+    "set of a byte in a map of keys alone"
+run keys "$M0"
+if [ "$(cat "$TMP/out")" = flag ]; then pass; else fail "keys of a map of keys alone"; fi
+run rm "$M0"
+
+# too large for a region
+run map "$M2" --entries 1073741824 --value-size 1M --persist
+expect_rc 1 "map larger than a region can be"
+expect_err_line "sharedmem: map $M2: a map of 1073741824 entries of 1048576 bytes would be larger than the largest region (1T)" \
+    "map larger than a region can be"
+expect_no_file "$M2" "a map too large is not created"
+
+# binary keys: shown escaped by keys and dump, exact with keys -0 and get
+BK=$(printf 'k\001\303\251\377=\\ x')
+run set "$M" "$BK" v
+expect_rc 0 "set of a key with binary bytes"
+run keys "$M"
+printf 'k\\x01\303\251\\xff=\\\\ x\n' >"$TMP/want"
+expect_stdout "$TMP/want" "keys shows a binary key escaped, UTF-8 as it is"
+run keys "$M" --null
+printf '%s\000' "$BK" >"$TMP/want"
+expect_stdout "$TMP/want" "keys --null prints the key's exact bytes"
+run dump "$M" --json
+expect_json_doc "$TMP/out" "dump --json of a binary key"
+expect_out "$(printf '{"key":"k\\u0001\303\251\\u00ff=\\\\ x","length":1,')" "dump --json escapes a binary key"
+printf 'v' >"$TMP/want"
+run get "$M" "$BK"
+expect_stdout "$TMP/want" "get of a binary key"
+run get "$M" "$(printf 'no\nkey')"
+expect_err_line "sharedmem: get $M: no key 'no\\nkey'" "a missing key is shown escaped, on one line"
+run del "$M" "$BK"
+expect_rc 0 "del of a binary key"
+K64=$(printf '%064d' 5)
+run set "$M" "$K64" "64-byte key"
+expect_rc 0 "set of a key of 64 bytes"
+run del "$M" "$K64"
+expect_rc 0 "del of a key of 64 bytes"
+
+check_map_watch "$M"
+check_incr_race "$M" 50
+
+# hold creates a map, which the map commands use while it runs
+HM="$P-hm"
+if start_hold "$HM" --entries 8 --value-size 32 --mode 0640; then
+    if has_line "$HERR" "sharedmem: note: created $HM, a map of 8 entries of 32 bytes"; then pass; else
+        cp "$HERR" "$TMP/err"
+        fail "hold --entries notes the map it created"
+    fi
+    run stat "$HM" --json
+    expect_json "$TMP/out" "$HM" "map created by hold" '"kind":"map"' '"capacity":8,' \
+        '"max_value":32,' '"persistent":false' '"in_use":true' '"mode":"0640"'
+    run incr "$HM" hits
+    expect_rc 0 "incr of a held map"
+    stop_hold TERM
+    RC=$HRC LAST="hold $HM --entries 8 --value-size 32"
+    expect_rc 0 "hold of a map exits 0"
+    expect_no_file "$HM" "the map hold created goes with it"
+fi
+if start_hold "$M" --entries 9 --value-size 9; then
+    if grep -q "note:" "$HERR"; then fail "hold of an existing map notes no creation"; else pass; fi
+    stop_hold TERM
+    expect_file "$M" "releasing a persistent map keeps it"
+fi
+
+# a watched map stays alive after its holder is gone
+if start_hold "$HM" --entries 2 --value-size 8; then
+    start_watch "$HM"
+    run set "$HM" k v
+    if wait_lines "$WOUT" 1; then pass; else watch_fail "watch of a held map"; fi
+    stop_hold TERM
+    expect_file "$HM" "a watched map outlives its holder"
+    run set "$HM" k w
+    if wait_lines "$WOUT" 2 && [ "$(sed -n 2p "$WOUT")" = "set k	w" ]; then pass; else
+        watch_fail "watch prints the change made after the holder left"; fi
+    stop_in_time "$WPID" TERM 2
+    expect_no_file "$HM" "the last watcher removes the map"
+fi
+
+if [ -w /dev/full ]; then
+    "$BIN" watch "$M" >/dev/full 2>"$TMP/err" &
+    WPID=$!
+    PIDS="$PIDS $WPID"
+    run set "$M" k v # a line for watch to write, if it has not failed yet
+    wait_in_time "$WPID" 5
+    : >"$TMP/out"
+    RC=$SRC LAST="sharedmem watch $M >/dev/full"
+    if [ "$SRC" -eq 1 ] && grep -q "^sharedmem: watch $M: error writing the output\$" "$TMP/err"; then
+        pass
+    else
+        fail "watch of a map reports a write error and exits 1"
+    fi
+fi
+
+# ---------------------------------------------------------------------------
 # gc
 
 S="$P-s"   # stale: its holder is killed
@@ -352,10 +489,11 @@ expect_err_line "sharedmem: gc $P-missing: no such region" "gc of a missing regi
 # ---------------------------------------------------------------------------
 # the persistent region is removed last
 
-run rm "$A" "$P-k" "$V" "$W"
-expect_rc 0 "rm of regions and values"
+run rm "$A" "$P-k" "$V" "$W" "$M"
+expect_rc 0 "rm of regions, values and maps"
 expect_no_file "$A" "rm removes $A"
 expect_no_file "$V" "rm removes the value $V"
+expect_no_file "$M" "rm removes the map $M"
 
 echo "$CHECKS checks, $FAILS failed"
 [ "$FAILS" -eq 0 ]
