@@ -147,6 +147,21 @@ static inline void smem__copy_from_shared(void *dst, const void *src, size_t n)
 #endif
 }
 
+/* Whether N bytes that another process may be writing equal N private
+ * bytes; a seqlock reader checks afterwards whether the answer counts. */
+static inline int smem__equal_shared(const void *shared, const void *mine, size_t n)
+{
+#ifdef SMEM__TSAN
+    const unsigned char *s = shared, *p = mine;
+    for (size_t i = 0; i < n; i++)
+        if (__atomic_load_n(&s[i], __ATOMIC_RELAXED) != p[i])
+            return 0;
+    return 1;
+#else
+    return memcmp(shared, mine, n) == 0;
+#endif
+}
+
 static inline void smem__copy_to_shared(void *dst, const void *src, size_t n)
 {
 #ifdef SMEM__TSAN

@@ -102,6 +102,24 @@ _Static_assert(sizeof(smem__group) == GROUP_SIZE, "bucket group is part of the l
 _Static_assert(sizeof(smem__rec) == REC_HDR_SIZE, "record header is part of the layout");
 _Static_assert(SMEM_MAP_VALUE_MAX <= VLEN_MASK, "value lengths fit rec.lens");
 
+/*
+ * Crash points, for tests/test_map_crash.c: a library built with
+ * SMEM_CRASH_POINTS ends its process at the point of a change named by the
+ * environment variable SMEM_CRASH_AT, as a SIGKILL arriving there would.
+ * Random kills (test_map_kill) rarely land in the few instructions
+ * between two steps of a change; these make every such instant a case.
+ */
+#ifdef SMEM_CRASH_POINTS
+static void crash_point(const char *where)
+{
+    const char *at = getenv("SMEM_CRASH_AT");
+    if (at && strcmp(at, where) == 0)
+        smem__os_die();
+}
+#else
+#define crash_point(where) ((void)0)
+#endif
+
 /* The layout that max_entries and max_value give. */
 typedef struct geometry {
     uint64_t records;  /* max_entries + 1: a full map still has a record to write into */
@@ -173,9 +191,7 @@ static int key_length(const char *key)
 {
     if (!key || !key[0])
         return SMEM_EINVAL;
-    size_t n = 1;
-    while (n <= KEY_MAX && key[n])
-        n++;
+    size_t n = strnlen(key, KEY_MAX + 1);
     return n <= KEY_MAX ? (int)n : SMEM_ENAMETOOLONG;
 }
 
@@ -189,23 +205,42 @@ static uint64_t mix64(uint64_t x)
     return x;
 }
 
-/* A seeded hash of the key's bytes, 8 at a time. */
+static uint64_t load64(const char *p)
+{
+    uint64_t w;
+    memcpy(&w, p, 8);
+    return w;
+}
+
+static uint64_t load32(const char *p)
+{
+    uint32_t w;
+    memcpy(&w, p, 4);
+    return w;
+}
+
+/* A seeded hash of the key's KLEN (1 to KEY_MAX) bytes, 8 at a time; the
+ * last word overlaps the one before rather than being assembled byte by
+ * byte.  (Every process computes the same hash: it must not depend on
+ * anything but the bytes and the seed.) */
 static uint64_t key_hash(uint64_t seed, const char *key, size_t klen)
 {
     const uint64_t k = UINT64_C(0x9e3779b97f4a7c15);
-    uint64_t h = seed ^ (klen * k);
-    for (; klen >= 8; key += 8, klen -= 8) {
-        uint64_t w;
-        memcpy(&w, key, 8);
-        h = (h ^ w) * k;
-        h ^= h >> 29;
+    uint64_t h = seed ^ (klen * k), last;
+    if (klen >= 8) {
+        const char *end = key + klen;
+        for (; end - key > 8; key += 8) {
+            h = (h ^ load64(key)) * k;
+            h ^= h >> 29;
+        }
+        last = load64(end - 8);
+    } else if (klen >= 4) {
+        last = load32(key) | load32(key + klen - 4) << 32;
+    } else {
+        last = (uint64_t)(unsigned char)key[0] | (uint64_t)(unsigned char)key[klen / 2] << 8 |
+               (uint64_t)(unsigned char)key[klen - 1] << 16;
     }
-    if (klen > 0) {
-        uint64_t w = 0;
-        memcpy(&w, key, klen);
-        h = (h ^ w) * k;
-    }
-    return mix64(h);
+    return mix64((h ^ last) * k);
 }
 
 /* The bucket of a hash: a multiply instead of a division by nbuckets. */
@@ -223,15 +258,11 @@ static void lookup_init(const smem_map *m, const char *key, int klen, lookup *k)
     k->slot = (uint32_t)(b % GROUP_BUCKETS);
 }
 
-/* Whether record R holds the key K.  R may be changing under a reader:
- * its bytes are copied out before they are compared. */
+/* Whether record R holds the key K.  (R may be changing under a reader,
+ * who checks afterwards whether the answer counts.) */
 static int rec_holds(smem__rec *r, uint32_t lens, const lookup *k)
 {
-    if (lens >> 24 != k->klen)
-        return 0;
-    char copy[KEY_MAX];
-    smem__copy_from_shared(copy, rec_key(r), k->klen);
-    return memcmp(copy, k->key, k->klen) == 0;
+    return lens >> 24 == k->klen && smem__equal_shared(rec_key(r), k->key, k->klen);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -348,8 +379,11 @@ static int read_attempt(smem_map *m, void *arg)
 
 static int read_key(smem_map *m, const lookup *k, void *buf, size_t bufsize, found *f)
 {
+    int rc = read_chain(m, k, buf, bufsize, f); /* almost always enough */
+    if (rc != READ_RETRY)
+        return rc;
     key_read r = {k, buf, bufsize, {0, 0, 0}};
-    int rc = read_consistent(m, read_attempt, &r);
+    rc = read_consistent(m, read_attempt, &r);
     *f = r.f;
     return rc;
 }
@@ -463,6 +497,7 @@ static int repair(smem_map *m)
             link = &r->next;
         }
     }
+    crash_point("repair");
     for (uint64_t g = 0; g < m->g.ngroups; g++)
         smem__store_release_u32(&m->groups[g].seq, smem__load_relaxed_u32(&m->groups[g].seq) + 1);
     /* The free list, in index order: every record not linked. */
@@ -493,6 +528,7 @@ static int write_begin(smem_map *m)
     int rc = smem__wlock_take(&m->hdr->lock, m->region, m->id);
     if (rc < 0)
         return rc;
+    crash_point("locked");
     if (rc == 1) /* taken over from a dead owner: its change may be half done */
         smem__store_relaxed_u32(&m->hdr->repair, 1);
     if (smem__load_relaxed_u32(&m->hdr->repair)) {
@@ -566,6 +602,7 @@ static void free_record(smem_map *m, uint32_t index1)
 {
     smem__fence_release();
     smem__store_relaxed_u32(&rec_at(m, index1)->next, smem__load_relaxed_u32(&m->hdr->free_head));
+    crash_point("freeing");
     smem__store_relaxed_u32(&m->hdr->free_head, index1);
 }
 
@@ -606,6 +643,7 @@ static int put(smem_map *m, const lookup *k, uint32_t *link, uint32_t old, const
     uint32_t fresh = alloc_record(m);
     if (!fresh)
         return 1;
+    crash_point("allocated");
     uint64_t version = smem__load_relaxed_u64(&h->version) + 1;
     smem__rec *r = rec_at(m, fresh);
     smem__store_relaxed_u64(&r->version, version);
@@ -615,14 +653,19 @@ static int put(smem_map *m, const lookup *k, uint32_t *link, uint32_t old, const
         smem__copy_to_shared(rec_val(r), val, len);
     uint32_t next = old ? smem__load_relaxed_u32(&rec_at(m, old)->next) : smem__load_relaxed_u32(link);
     smem__store_relaxed_u32(&r->next, next);
+    crash_point("written");
     /* The one link store: the record is whole before it is reachable. */
     smem__store_release_u32(link, fresh);
+    crash_point("linked");
     group_changed(m, k->group);
+    crash_point("bumped");
     if (old)
         free_record(m, old);
     else
         smem__store_relaxed_u32(&h->count, count + 1);
+    crash_point("counted");
     announce(m, version);
+    crash_point("announced");
     return 0;
 }
 
@@ -631,10 +674,13 @@ static void unlink_record(smem_map *m, const lookup *k, uint32_t *link, uint32_t
 {
     smem__mhdr *h = m->hdr;
     smem__store_release_u32(link, smem__load_relaxed_u32(&rec_at(m, old)->next));
+    crash_point("unlinked");
     group_changed(m, k->group);
     free_record(m, old);
+    crash_point("freed");
     uint32_t count = smem__load_relaxed_u32(&h->count);
     smem__store_relaxed_u32(&h->count, count > 0 ? count - 1 : 0);
+    crash_point("uncounted");
     announce(m, smem__load_relaxed_u64(&h->version) + 1);
 }
 
@@ -941,7 +987,11 @@ static int copy_group(smem_map *m, void *arg)
                 e->key[klen] = 0;
                 if (e->len > 0)
                     smem__copy_from_shared((unsigned char *)e + VAL_OFFSET, rec_val(r), e->len);
-                bad = strlen(e->key) != klen;
+                /* A record can only be reached from its own bucket, so
+                 * that garbage links cannot show one entry twice. */
+                bad = strlen(e->key) != klen ||
+                      bucket_of(m, key_hash(m->seed, e->key, klen)) !=
+                          (uint64_t)gc->group * GROUP_BUCKETS + slot;
             }
             gc->n++;
             index1 = smem__load_acquire_u32(&r->next);

@@ -135,6 +135,13 @@ int64_t smem__os_wall_seconds(void)
     return (int64_t)(t / 10000000) - INT64_C(11644473600);
 }
 
+#ifdef SMEM_CRASH_POINTS
+void smem__os_die(void)
+{
+    TerminateProcess(GetCurrentProcess(), 137); /* the test kit's "killed" status */
+}
+#endif
+
 /* Milliseconds for a wait that must end by DEADLINE_NS, rounded up so that
  * a short wait still sleeps rather than spinning. */
 static DWORD ms_until(int64_t deadline_ns)

@@ -47,6 +47,12 @@ int64_t smem__os_now_ns(void);
 /* Now, in seconds since 1970. */
 int64_t smem__os_wall_seconds(void);
 
+#ifdef SMEM_CRASH_POINTS
+/* Tests only (see map.c: crash_point): ends the calling process at once,
+ * the way SIGKILL or TerminateProcess would, running no exit handlers. */
+void smem__os_die(void);
+#endif
+
 
 /*
  * Opens the object NAME (a valid region name), creating an empty one if HOW

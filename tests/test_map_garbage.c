@@ -1,0 +1,548 @@
+/* Nothing read from a map's region is trusted.  Garbage is written into the
+ * bytes of a live map (through a raw SMEM_ANYKIND handle that maps them:
+ * the map header, buckets, entries): random bytes at random places,
+ * extreme words (huge and negative offsets, lengths, counts) at random
+ * aligned places and all over the first bytes (the map header), every
+ * 4-byte or 8-byte word set to one small number (chains that loop, indexes
+ * that all point at one entry), random windows, the whole area random,
+ * 0xff or 0x80.  After each, every map call through a handle opened before
+ * (get into guarded buffers of several sizes, set, del, add, cas, incr,
+ * foreach, count, version, wait with small timeouts and with a stale
+ * version and no limit) and a fresh smem_map_open(name, 0, 0) with the
+ * same calls must return 0 or a known negative code, with sane results
+ * (lengths within max_value and the buffer, keys NUL-terminated and at
+ * most 64 bytes, no more foreach calls than max_entries + 1), and never crash,
+ * write outside the caller's buffers, or take much longer than the
+ * timeouts involved.  Thousands of rounds; the calls run in a helper
+ * watched by this process, so a crash or a hang is reported with the
+ * damage that caused it.  Under AddressSanitizer (CI) this is what catches
+ * out-of-bounds reads. */
+#include "check.h"
+
+#include "test_map_kit.c"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ME 16
+#define MV 64
+#define HDR 128           /* the region header before the data */
+#define TIMEOUT_MS 10     /* the handles' timeout_ms */
+#define SLACK_MS 1000     /* how much longer than its timeouts a call may take */
+#define HANG_MS 20000     /* the watchdog's limit for one call */
+#define MAX_BYTES (1 << 16)
+
+static char name[SMEM_NAME_MAX + 1];
+static unsigned char *data; /* the map's bytes (the region's data) */
+static const smem_opts quick = {0, 0, TIMEOUT_MS, NULL, NULL};
+
+struct shared {
+    uint64_t seed;
+    size_t size; /* of the data */
+    unsigned char healthy[MAX_BYTES];
+    int rounds;
+    int iter;
+    int64_t beat_ms;
+    int done;
+    char what[160];
+    char call[64];
+};
+static struct shared *sh;
+
+static struct shared *open_shared(const char *ctlname, smem_region **r)
+{
+    CHECK_OK(smem_region_open(ctlname, sizeof(struct shared), NULL, r));
+    return smem_region_data(*r);
+}
+
+static void begin(const char *call)
+{
+    snprintf(sh->call, sizeof sh->call, "%s", call);
+    __atomic_store_n(&sh->beat_ms, th_now_ms(), __ATOMIC_SEQ_CST);
+}
+
+TH_PRINTF(1, 2) TH_NORETURN static void gfail(const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    FAIL("after \"%s\" (round %d), %s: %s", sh->what, sh->iter, sh->call, msg);
+}
+
+static void end(int64_t t0, int allowed_ms)
+{
+    int64_t took = th_now_ms() - t0;
+    if (took > allowed_ms + SLACK_MS)
+        gfail("took %lld ms (allowed %d + %d)", (long long)took, allowed_ms, SLACK_MS);
+}
+
+static void known(int rc, const char *what)
+{
+    if (rc > 0 || (rc < 0 && strcmp(smem_err_name(rc), "SMEM_E?") == 0))
+        gfail("%s returned %d, not 0 or a known error code", what, rc);
+}
+
+/* ---- the calls -------------------------------------------------------- */
+
+static int get_judged(smem_map *m, const char *key, size_t bs, uint64_t *ver)
+{
+    size_t mv = smem_map_max_value(m);
+    tv_guard g;
+    unsigned char *b = tv_guard_alloc(&g, bs ? bs : 1);
+    size_t len = (size_t)-1;
+    int64_t t0 = th_now_ms();
+    begin("get");
+    int rc = smem_map_get(m, key, bs ? b : NULL, bs, &len, ver);
+    end(t0, TIMEOUT_MS);
+    if (!tv_guard_front_ok(&g))
+        gfail("get wrote in front of the buffer");
+    known(rc, "get");
+    if (rc == 0 && (len > bs || len > mv))
+        gfail("get returned %zu bytes (buffer %zu, max_value %zu)", len, bs, mv);
+    if (rc == SMEM_E2BIG && !(len > bs && len <= mv))
+        gfail("E2BIG into %zu bytes said %zu are needed (max_value %zu)", bs, len, mv);
+    tv_guard_free(&g);
+    return rc;
+}
+
+struct walk {
+    size_t mv, me;
+    long calls;
+};
+
+static int walk_fn(const char *key, const void *val, size_t len, uint64_t version, void *arg)
+{
+    struct walk *w = arg;
+    (void)version;
+    size_t kl = strnlen(key, SMEM_MAP_KEY_MAX + 1);
+    if (kl == 0 || kl > SMEM_MAP_KEY_MAX)
+        gfail("foreach gave a key of %zu bytes", kl);
+    if (len > w->mv || (len && !val))
+        gfail("foreach gave a value of %zu bytes (max_value %zu)", len, w->mv);
+    volatile unsigned char sum = 0;
+    for (size_t i = 0; i < len; i++) /* touch every byte: ASan checks the copy */
+        sum ^= ((const unsigned char *)val)[i];
+    (void)sum;
+    /* Garbage can link one record into several chains, but a walk only
+     * hands over a record from the chain its key belongs to: each of the
+     * max_entries + 1 records (one is the spare a full map writes into)
+     * at most once. */
+    if ((size_t)++w->calls > w->me + 1)
+        gfail("foreach called back %ld times in a map of %zu entries", w->calls, w->me);
+    return 0;
+}
+
+static void calls(smem_map *m)
+{
+    size_t me = smem_map_max_entries(m), mv = smem_map_max_value(m);
+    if (me != ME || mv != MV)
+        gfail("a handle with figures %zu, %zu (made with %d, %d)", me, mv, ME, MV);
+    int64_t t0;
+    uint64_t ver = 0, kver = 0;
+    char k[TM_KEY_BUF];
+    unsigned char val[MV];
+    /* Waits that time out cost their timeout: one round in 8 has them. */
+    int timed = sh->iter % 8 == 0;
+
+    t0 = th_now_ms();
+    begin("version");
+    uint64_t mver = smem_map_version(m);
+    end(t0, TIMEOUT_MS);
+    t0 = th_now_ms();
+    begin("count");
+    int n = smem_map_count(m);
+    end(t0, TIMEOUT_MS);
+    known(n < 0 ? n : 0, "count");
+    if (n > ME)
+        gfail("count %d in a map of %d entries", n, ME);
+    for (uint32_t i = 0; i < 12; i++) {
+        int rc = get_judged(m, tm_key(k, i), MV, &kver);
+        get_judged(m, k, 3, &ver);
+        get_judged(m, k, 0, &ver);
+        if (i < 3) {
+            /* Stale SEEN: returns at once, even with no limit. */
+            t0 = th_now_ms();
+            begin("wait (stale, no limit)");
+            int w = smem_map_wait(m, k, kver + 1, -1);
+            end(t0, TIMEOUT_MS);
+            known(w, "wait");
+            if (w == SMEM_ETIMEDOUT)
+                gfail("wait with no limit timed out");
+            if (!timed)
+                continue;
+            t0 = th_now_ms();
+            begin("wait (1 ms)");
+            w = smem_map_wait(m, k, rc == 0 ? kver : 0, 1);
+            end(t0, 1 + TIMEOUT_MS);
+            known(w, "wait");
+        }
+    }
+    t0 = th_now_ms();
+    begin("wait on the map (stale, no limit)");
+    int w = smem_map_wait(m, NULL, mver + 1, -1);
+    end(t0, TIMEOUT_MS);
+    known(w, "wait");
+    if (w == SMEM_ETIMEDOUT)
+        gfail("wait with no limit timed out");
+    if (timed) {
+        t0 = th_now_ms();
+        begin("wait on the map (2 ms)");
+        known(smem_map_wait(m, NULL, mver, 2), "wait");
+        end(t0, 2 + TIMEOUT_MS);
+    }
+
+    struct walk wk = {MV, ME, 0};
+    t0 = th_now_ms();
+    begin("foreach");
+    int r = smem_map_foreach(m, walk_fn, &wk);
+    end(t0, TIMEOUT_MS);
+    known(r < 0 ? r : 0, "foreach");
+    if (r >= 0 && r != wk.calls)
+        gfail("foreach returned %d after %ld calls", r, wk.calls);
+
+    /* Changes: each returns cleanly; a set that worked is what get finds
+     * (or get fails), never other bytes.  Once one times out (garbage in
+     * the lock word that names a live owner), the others would too: the
+     * rest are skipped, to keep rounds short. */
+    int rc = 0;
+    for (uint32_t i = 0; i < 6 && rc != SMEM_ETIMEDOUT; i++) {
+        tm_key(k, i * 3);
+        size_t len = TM_VAL_MIN + (size_t)(i * 5) % (MV - TM_VAL_MIN + 1);
+        tm_val_fill(val, len, i, 5, (uint64_t)sh->iter + 1);
+        t0 = th_now_ms();
+        begin("set");
+        rc = smem_map_set(m, k, val, len);
+        end(t0, TIMEOUT_MS);
+        known(rc, "set");
+        if (rc == 0) {
+            unsigned char b[MV];
+            size_t got;
+            begin("get after set");
+            t0 = th_now_ms();
+            int g = smem_map_get(m, k, b, sizeof b, &got, NULL);
+            end(t0, TIMEOUT_MS);
+            known(g, "get");
+            if (g == 0 && (got != len || memcmp(b, val, len) != 0))
+                gfail("a set of %zu bytes returned 0, then get returned %zu other bytes", len,
+                      got);
+        }
+        if (rc == SMEM_ETIMEDOUT)
+            break;
+        int64_t res;
+        const char *what[6] = {"add", "cas", "cas 0", "incr", "incr of a value", "del"};
+        for (int op = 0; op < 6 && rc != SMEM_ETIMEDOUT; op++) {
+            t0 = th_now_ms();
+            begin(what[op]);
+            if (op == 0)
+                rc = smem_map_add(m, tm_key(k, 100 + i), val, len);
+            else if (op == 1)
+                rc = smem_map_cas(m, k, kver, val, len);
+            else if (op == 2)
+                rc = smem_map_cas(m, tm_key(k, 200 + i), 0, val, 8);
+            else if (op == 3)
+                rc = smem_map_incr(m, "counter", (int64_t)i - 2, &res);
+            else if (op == 4)
+                rc = smem_map_incr(m, tm_key(k, i * 3), 1, &res);
+            else
+                rc = smem_map_del(m, tm_key(k, i * 5));
+            end(t0, TIMEOUT_MS);
+            known(rc, what[op]);
+        }
+    }
+    t0 = th_now_ms();
+    begin("count (after)");
+    n = smem_map_count(m);
+    end(t0, TIMEOUT_MS);
+    if (n > ME)
+        gfail("count %d in a map of %d entries", n, ME);
+    known(n < 0 ? n : 0, "count");
+}
+
+static void judge(smem_map *pre)
+{
+    calls(pre);
+    smem_map *m = (smem_map *)1;
+    int64_t t0 = th_now_ms();
+    begin("open");
+    int rc = smem_map_open(name, 0, 0, &quick, &m);
+    end(t0, TIMEOUT_MS);
+    if (rc == 0) {
+        calls(m);
+        begin("close");
+        smem_map_close(m);
+    } else {
+        known(rc, "open");
+        if (m != NULL)
+            gfail("a failed open left *out set");
+    }
+}
+
+/* ---- the damage ------------------------------------------------------- */
+
+static void set_what(const char *fmt, ...) TH_PRINTF(1, 2);
+static void set_what(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(sh->what, sizeof sh->what, fmt, ap);
+    va_end(ap);
+}
+
+static void restore(void)
+{
+    memcpy(data, sh->healthy, sh->size);
+}
+
+static const uint64_t extremes[] = {0,
+                                    1,
+                                    2,
+                                    3,
+                                    7,
+                                    ME - 1,
+                                    ME,
+                                    ME + 1,
+                                    MV,
+                                    MV + 1,
+                                    255,
+                                    0x7fffffff,
+                                    0x80000000u,
+                                    0xfffffffeu,
+                                    0xffffffffu,
+                                    (uint64_t)1 << 32,
+                                    (uint64_t)1 << 62,
+                                    (uint64_t)1 << 63,
+                                    UINT64_MAX,
+                                    UINT64_MAX - 1,
+                                    SMEM_MAP_ENTRIES_MAX,
+                                    SMEM_MAP_VALUE_MAX + 1};
+#define NEXTREMES (sizeof extremes / sizeof extremes[0])
+
+static void put_word(size_t off, uint64_t v, int width)
+{
+    if (off + (size_t)width > sh->size)
+        return;
+    if (width == 4) {
+        uint32_t x = (uint32_t)v;
+        memcpy(data + off, &x, 4);
+    } else {
+        memcpy(data + off, &v, 8);
+    }
+}
+
+static void damage(tv_rng *rng, int round)
+{
+    size_t size = sh->size;
+    int kind = (int)tv_below(rng, 10);
+    restore();
+    switch (kind) {
+    case 0: { /* a few random bytes */
+        int count = 1 + (int)tv_below(rng, 8);
+        for (int i = 0; i < count; i++)
+            data[tv_below(rng, size)] = (unsigned char)tv_next(rng);
+        set_what("%d random bytes (round %d)", count, round);
+        break;
+    }
+    case 1: { /* an extreme word at a random aligned place */
+        int width = tv_below(rng, 2) ? 8 : 4;
+        size_t off = (size_t)tv_below(rng, size / (size_t)width) * (size_t)width;
+        uint64_t v = extremes[tv_below(rng, NEXTREMES)];
+        put_word(off, v, width);
+        set_what("u%d %#llx at offset %zu", width * 8, (unsigned long long)v, off);
+        break;
+    }
+    case 2: { /* an extreme word in the first 256 bytes (the map header) */
+        int width = tv_below(rng, 2) ? 8 : 4;
+        size_t off = (size_t)tv_below(rng, 256 / (size_t)width) * (size_t)width;
+        uint64_t v = extremes[tv_below(rng, NEXTREMES)];
+        put_word(off, v, width);
+        set_what("header: u%d %#llx at offset %zu", width * 8, (unsigned long long)v, off);
+        break;
+    }
+    case 3: { /* every word one small number: loops, all indexes alike */
+        int width = tv_below(rng, 2) ? 8 : 4;
+        uint64_t v = tv_below(rng, ME + 2);
+        size_t from = (size_t)tv_below(rng, 4) * 64;
+        for (size_t off = from; off + (size_t)width <= size; off += (size_t)width)
+            put_word(off, v, width);
+        set_what("every u%d from offset %zu set to %llu", width * 8, from,
+                 (unsigned long long)v);
+        break;
+    }
+    case 4: { /* small words, each different: chains that go anywhere */
+        for (size_t off = 0; off + 4 <= size; off += 4)
+            put_word(off, tv_below(rng, ME + 2), 4);
+        set_what("every u32 a random number below %d (round %d)", ME + 2, round);
+        break;
+    }
+    case 5: { /* a random window */
+        size_t len = 1 + (size_t)tv_below(rng, 64);
+        size_t off = (size_t)tv_below(rng, size);
+        if (off + len > size)
+            len = size - off;
+        for (size_t i = 0; i < len; i++)
+            data[off + i] = (unsigned char)tv_next(rng);
+        set_what("%zu random bytes at offset %zu", len, off);
+        break;
+    }
+    case 6: /* all random */
+        for (size_t i = 0; i < size; i++)
+            data[i] = (unsigned char)tv_next(rng);
+        set_what("the whole map random (round %d)", round);
+        break;
+    case 7: { /* a fill */
+        static const unsigned char fills[] = {0xff, 0x80, 0x01, 0x00, 0x7f};
+        unsigned char f = fills[tv_below(rng, sizeof fills)];
+        memset(data, f, size);
+        set_what("the whole map filled with %#x", f);
+        break;
+    }
+    case 8: { /* several extreme words anywhere */
+        int count = 2 + (int)tv_below(rng, 6);
+        for (int i = 0; i < count; i++) {
+            size_t off = (size_t)tv_below(rng, size / 4) * 4;
+            put_word(off, extremes[tv_below(rng, NEXTREMES)], tv_below(rng, 2) ? 8 : 4);
+        }
+        set_what("%d extreme words at random places (round %d)", count, round);
+        break;
+    }
+    default: { /* bit flips */
+        int count = 1 + (int)tv_below(rng, 4);
+        for (int i = 0; i < count; i++) {
+            size_t off = (size_t)tv_below(rng, size);
+            data[off] ^= (unsigned char)(1u << tv_below(rng, 8));
+        }
+        set_what("%d bit flips (round %d)", count, round);
+        break;
+    }
+    }
+}
+
+static int worker(void)
+{
+    smem_map *pre = NULL;
+    CHECK_OK(smem_map_open(name, 0, 0, &quick, &pre));
+    int fds = th_count_fds();
+    restore();
+    set_what("nothing (the healthy bytes)");
+    judge(pre);
+    tv_rng rng;
+    tv_seed(&rng, sh->seed);
+    for (int round = 0; round < sh->rounds; round++) {
+        sh->iter = round;
+        damage(&rng, round);
+        judge(pre);
+    }
+    /* The region header under the handle opened before (new opens refuse
+     * a damaged one). */
+    for (size_t off = 0; off + 8 <= HDR; off += 8) {
+        for (size_t i = 0; i < NEXTREMES; i++) {
+            sh->iter++;
+            restore();
+            unsigned char *hdr = data - HDR;
+            unsigned char saved[8];
+            memcpy(saved, hdr + off, 8);
+            memcpy(hdr + off, &extremes[i], 8);
+            set_what("region header: u64 %#llx at offset %zu", (unsigned long long)extremes[i],
+                     off);
+            calls(pre);
+            memcpy(hdr + off, saved, 8);
+        }
+    }
+    /* Healthy again: everything works. */
+    restore();
+    set_what("nothing (restored at the end)");
+    unsigned char b[MV];
+    size_t len;
+    char k[TM_KEY_BUF];
+    CHECK_OK(smem_map_get(pre, tm_key(k, 1), b, sizeof b, &len, NULL));
+    tm_val_expect("restored", b, len, 1);
+    tm_val_fill(b, MV, 1, 6, 1);
+    CHECK_OK(smem_map_set(pre, k, b, MV));
+    CHECK_OK(smem_map_del(pre, tm_key(k, 2)));
+    CHECK_EQ_INT(smem_map_count(pre), ME / 2 - 1);
+    smem_map_close(pre);
+    CHECKF(th_count_fds() <= fds, "descriptors leaked: %d before, %d after", fds, th_count_fds());
+    __atomic_store_n(&sh->done, 1, __ATOMIC_SEQ_CST);
+    return 0;
+}
+
+/* worker NAME CTLNAME */
+static int helper_worker(int argc, char **argv)
+{
+    CHECK(argc == 2);
+    snprintf(name, sizeof name, "%s", argv[0]);
+    smem_region *ctl = NULL, *raw = NULL;
+    sh = open_shared(argv[1], &ctl);
+    const smem_opts anykind = {SMEM_ANYKIND, 0, 0, NULL, NULL};
+    CHECK_OK(smem_region_open(name, 0, &anykind, &raw));
+    data = smem_region_data(raw);
+    CHECK_EQ_SIZE(smem_region_size(raw), sh->size);
+    th_say("ready");
+    int rc = worker();
+    smem_region_close(raw);
+    smem_region_close(ctl);
+    return rc;
+}
+
+static const th_helper helpers[] = {
+    {"worker", helper_worker},
+    {NULL, NULL},
+};
+
+int main(int argc, char **argv)
+{
+    th_dispatch(argc, argv, helpers);
+    char ctlname[SMEM_NAME_MAX + 1];
+    th_name(name, "mgarb");
+    th_name(ctlname, "mgarbctl");
+    smem_region *ctl = NULL, *raw = NULL;
+    sh = open_shared(ctlname, &ctl);
+    sh->seed = getenv("SMEM_FUZZ_SEED") ? tv_num(getenv("SMEM_FUZZ_SEED")) : 0x3a9e;
+    sh->rounds = (int)tm_scaled(3000, 3);
+
+    /* A live map, half full, held here for the whole test. */
+    smem_map *holder = NULL;
+    CHECK_OK(smem_map_open(name, ME, MV, &quick, &holder));
+    unsigned char b[MV];
+    for (uint32_t i = 0; i < ME / 2; i++)
+        CHECK_OK(tm_set(holder, i, TM_VAL_MIN + i, 3, 1, b));
+    CHECK_OK(smem_map_set(holder, "counter", "5", 1));
+    char k[TM_KEY_BUF];
+    CHECK_OK(smem_map_del(holder, tm_key(k, 0))); /* a freed entry too */
+    const smem_opts anykind = {SMEM_ANYKIND, 0, 0, NULL, NULL};
+    CHECK_OK(smem_region_open(name, 0, &anykind, &raw));
+    data = smem_region_data(raw);
+    sh->size = smem_region_size(raw);
+    CHECKF(sh->size > 0 && sh->size <= MAX_BYTES, "a map region of %zu bytes", sh->size);
+    memcpy(sh->healthy, data, sh->size);
+    th_log("a map of %d entries of %d bytes: %zu bytes", ME, MV, sh->size);
+
+    int64_t t_start = th_now_ms();
+    th_proc w;
+    th_spawn(&w, -1, "worker", name, ctlname, NULL);
+    th_expect(&w, "ready", 20000);
+    while (!th_ready(&w, 10)) {
+        int64_t beat = __atomic_load_n(&sh->beat_ms, __ATOMIC_SEQ_CST);
+        if (beat && th_now_ms() - beat > HANG_MS) {
+            th_kill(&w);
+            FAIL("a call hung for more than %d ms: %s after \"%s\" (round %d, seed %#llx)",
+                 HANG_MS, sh->call, sh->what, sh->iter, (unsigned long long)sh->seed);
+        }
+    }
+    int status = th_wait(&w, 20000);
+    if (th_exit_code(status) != 0 || !sh->done)
+        FAIL("the worker ended with %s during %s after \"%s\" (round %d, seed %#llx)",
+             th_status_str(status), sh->call, sh->what, sh->iter, (unsigned long long)sh->seed);
+    th_log("%d rounds of damage (seed %#llx) in %lld ms: every call returned cleanly", sh->iter,
+           (unsigned long long)sh->seed, (long long)(th_now_ms() - t_start));
+    memcpy(data, sh->healthy, sh->size);
+    smem_region_close(raw);
+    smem_map_close(holder);
+    smem_region_close(ctl);
+    CHECK(!th_shm_exists(name));
+    return 0;
+}
