@@ -28,6 +28,7 @@ check: all
 bench: all
 	$(BUILD)/bench/bench-region
 	$(BUILD)/bench/bench-value
+	$(BUILD)/bench/bench-map
 
 $(WIN_BUILD)/CMakeCache.txt:
 	cmake -S . -B $(WIN_BUILD) -DCMAKE_TOOLCHAIN_FILE=cmake/mingw-w64-x86_64.cmake $(WIN_CMAKE_FLAGS)

@@ -1,7 +1,8 @@
 /*
  * What the benchmarks need from the operating system: a clock, a process
  * id for unique names, the raw attach that bench-region compares the
- * library with, and the cross-process wake-up bench.  bench/os-posix.c and
+ * library with, the cross-process wake-up bench, and the Redis server
+ * bench-map compares the map with.  bench/os-posix.c and
  * bench/os-win.c implement it; the build picks one.
  */
 #ifndef SMEM_BENCH_H
@@ -30,5 +31,17 @@ double bench_raw_attach(const char *name, int iters);
  * return of smem_value_wait in another, next to raw hand-offs, over
  * SAMPLES samples. */
 void bench_wake_latency(smem_value *v, const char *name, int samples);
+
+/* Starts a redis-server for bench-map, listening on 127.0.0.1 only, on a
+ * free port it picks, with no persistence (--save "" --appendonly no),
+ * and waits until it accepts connections.  Returns 0 with *port set,
+ * SMEM_ENOENT if no redis-server is installed, SMEM_ENOTSUP where the
+ * bench cannot run one (Windows), or another negative code.  The server
+ * is stopped by bench_redis_stop, at exit, on SIGINT/SIGTERM/SIGHUP, and
+ * (on Linux) when the bench dies in any other way. */
+int bench_redis_start(int *port);
+
+/* Stops the server bench_redis_start started, if any; idempotent. */
+void bench_redis_stop(void);
 
 #endif

@@ -3,13 +3,19 @@
  */
 #include "bench.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -187,4 +193,144 @@ void bench_wake_latency(smem_value *v, const char *name, int samples)
             &smem_spin);
     printf("  ratios: asleep %.2fx raw futex (goal <= 1.2x); spinning %.2fx raw spin (goal <= 3x)\n",
            (double)smem_sleep / (double)raw_futex, (double)smem_spin / (double)raw_spin);
+}
+
+/* ------------------------------------------------------------------------ */
+/* A private redis-server for bench-map                                     */
+
+static volatile pid_t redis_pid; /* 0: none running */
+
+void bench_redis_stop(void)
+{
+    pid_t pid = redis_pid;
+    if (pid <= 0)
+        return;
+    redis_pid = 0;
+    kill(pid, SIGTERM);
+    /* Give it 5 s to exit, then kill it outright. */
+    for (int i = 0; i < 500; i++) {
+        if (waitpid(pid, NULL, WNOHANG) == pid)
+            return;
+        usleep(10000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+}
+
+static void redis_on_signal(int sig)
+{
+    pid_t pid = redis_pid;
+    if (pid > 0) {
+        /* Only async-signal-safe calls: stop it, and reap it if it exits
+         * within a second. */
+        kill(pid, SIGTERM);
+        for (int i = 0; i < 100 && waitpid(pid, NULL, WNOHANG) == 0; i++)
+            nanosleep(&(struct timespec){.tv_nsec = 10000000}, NULL);
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+/* The full path of redis-server on PATH into BUF, or 0 if there is none. */
+static int find_redis(char *buf, size_t size)
+{
+    const char *path = getenv("PATH");
+    if (!path || !*path)
+        path = "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin";
+    while (*path) {
+        const char *end = strchr(path, ':');
+        size_t n = end ? (size_t)(end - path) : strlen(path);
+        if (n > 0 && (size_t)snprintf(buf, size, "%.*s/redis-server", (int)n, path) < size &&
+            access(buf, X_OK) == 0)
+            return 1;
+        path += n + (end ? 1 : 0);
+    }
+    return 0;
+}
+
+/* A TCP port on 127.0.0.1 that nothing listens on right now, or -1. */
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof sa;
+    int port = -1;
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+        getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
+        port = ntohs(sa.sin_port);
+    close(fd);
+    return port;
+}
+
+static int can_connect(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return 0;
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int ok = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+    close(fd);
+    return ok;
+}
+
+int bench_redis_start(int *port_out)
+{
+    char exe[4096];
+    if (!find_redis(exe, sizeof exe))
+        return SMEM_ENOENT;
+    static int hooked;
+    if (!hooked) {
+        hooked = 1;
+        atexit(bench_redis_stop);
+        signal(SIGINT, redis_on_signal);
+        signal(SIGTERM, redis_on_signal);
+        signal(SIGHUP, redis_on_signal);
+    }
+    /* Another program may take the free port between our look and the
+     * server's bind: then the server exits, and we try another port. */
+    for (int attempt = 0; attempt < 5; attempt++) {
+        int port = free_port();
+        if (port < 0)
+            return -errno;
+        char portstr[16];
+        snprintf(portstr, sizeof portstr, "%d", port);
+        pid_t parent = getpid();
+        fflush(NULL);
+        pid_t pid = fork();
+        if (pid < 0)
+            return -errno;
+        if (pid == 0) {
+            /* Die with the bench, however it dies. */
+            prctl(PR_SET_PDEATHSIG, SIGTERM);
+            if (getppid() != parent)
+                _exit(127);
+            int null = open("/dev/null", O_RDWR);
+            if (null >= 0) {
+                dup2(null, 0);
+                dup2(null, 1);
+                dup2(null, 2);
+            }
+            execl(exe, "redis-server", "--port", portstr, "--bind", "127.0.0.1", "--save", "",
+                  "--appendonly", "no", "--daemonize", "no", "--dir", "/tmp", (char *)NULL);
+            _exit(127);
+        }
+        redis_pid = pid;
+        for (int i = 0; i < 500; i++) { /* up to 5 s */
+            if (can_connect(port)) {
+                *port_out = port;
+                return 0;
+            }
+            if (waitpid(pid, NULL, WNOHANG) == pid) {
+                redis_pid = 0;
+                break;
+            }
+            usleep(10000);
+        }
+        bench_redis_stop(); /* no-op if it already exited */
+    }
+    return SMEM_EIO;
 }

@@ -57,3 +57,14 @@ void bench_wake_latency(smem_value *v, const char *name, int samples)
     printf("\nwake-up latency across processes: not measured on Windows yet (the\n"
            "bench's waiter is a forked child; see bench/os-posix.c)\n");
 }
+
+/* bench-map's Redis comparison runs on Linux only. */
+int bench_redis_start(int *port)
+{
+    (void)port;
+    return SMEM_ENOTSUP;
+}
+
+void bench_redis_stop(void)
+{
+}
