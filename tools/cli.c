@@ -549,6 +549,39 @@ int cli_read_stdin(size_t limit, cli_buf *b, size_t *len)
     return 0;
 }
 
+int cli_value_input(const cli_cmd *cmd, const char *name, const char *arg, int from_stdin,
+                    size_t limit, const char *limit_name, cli_buf *b, const void **data,
+                    size_t *len)
+{
+    if (!from_stdin) {
+        *data = arg;
+        *len = strlen(arg);
+        if (*len > limit)
+            return cli_fail_name(cmd, name,
+                                 "the value (%llu bytes) is larger than %s (%llu bytes); "
+                                 "nothing was stored",
+                                 (unsigned long long)*len, limit_name, (unsigned long long)limit);
+        return CLI_OK;
+    }
+    int rc = cli_read_stdin(limit, b, len);
+    if (rc == 0 && *len > limit)
+        rc = cli_fail_name(cmd, name,
+                           "standard input holds more than %s (%llu bytes); nothing was stored",
+                           limit_name, (unsigned long long)limit);
+    else if (rc == SMEM_EIO)
+        rc = cli_fail_name(cmd, name, "cannot read standard input");
+    else if (rc < 0)
+        rc = cli_fail(cmd, name, rc);
+    else
+        rc = CLI_OK;
+    if (rc != CLI_OK) {
+        free(b->p);
+        b->p = NULL;
+    }
+    *data = b->p;
+    return rc;
+}
+
 /* ---------------------------------------------------------------------- */
 
 int cli_region_gone(const char *name)

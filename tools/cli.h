@@ -171,6 +171,16 @@ int cli_buf_reserve(cli_buf *b, size_t n);
  * LIMIT.  0, SMEM_ENOMEM or SMEM_EIO. */
 int cli_read_stdin(size_t limit, cli_buf *b, size_t *len);
 
+/*
+ * The bytes that `set` stores: ARG itself, or standard input (read into B)
+ * if FROM_STDIN; at most LIMIT bytes, LIMIT_NAME saying what the limit is
+ * ("the capacity", "the map's value size").  CLI_OK with *DATA and *LEN
+ * set, or the exit status after the error was reported (B freed).
+ */
+int cli_value_input(const cli_cmd *cmd, const char *name, const char *arg, int from_stdin,
+                    size_t limit, const char *limit_name, cli_buf *b, const void **data,
+                    size_t *len);
+
 /* Checks a map key given on the command line: 1 to SMEM_MAP_KEY_MAX bytes.
  * Reports a bad one as a usage error.  Returns CLI_OK or CLI_USAGE. */
 int cli_check_key(const cli_cmd *cmd, const char *key);

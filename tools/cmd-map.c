@@ -452,40 +452,16 @@ int cli_map_set(const cli_cmd *cmd, const char *name, const char *key, const cha
     smem_map *m = NULL;
     cli_buf b = {NULL, 0};
     const void *data;
-    size_t len, max;
+    size_t len;
     int rc;
 
     if ((rc = open_map(cmd, name, SMEM_NOCREATE, "VALUE", &m)) != CLI_OK)
         return rc;
-    max = smem_map_max_value(m);
-    if (strcmp(arg, "-") == 0) {
-        rc = cli_read_stdin(max, &b, &len);
-        if (rc < 0) {
-            smem_map_close(m);
-            free(b.p);
-            if (rc == SMEM_EIO)
-                return cli_fail_name(cmd, name, "cannot read standard input");
-            return cli_fail(cmd, name, rc);
-        }
-        data = b.p;
-        if (len > max) {
-            smem_map_close(m);
-            free(b.p);
-            return cli_fail_name(cmd, name,
-                                 "standard input holds more than the map's value size (%llu "
-                                 "bytes); nothing was stored",
-                                 (unsigned long long)max);
-        }
-    } else {
-        data = arg;
-        len = strlen(arg);
-        if (len > max) {
-            smem_map_close(m);
-            return cli_fail_name(cmd, name,
-                                 "the value (%llu bytes) is larger than the map's value size "
-                                 "(%llu bytes); nothing was stored",
-                                 (unsigned long long)len, (unsigned long long)max);
-        }
+    rc = cli_value_input(cmd, name, arg, strcmp(arg, "-") == 0, smem_map_max_value(m),
+                         "the map's value size", &b, &data, &len);
+    if (rc != CLI_OK) {
+        smem_map_close(m);
+        return rc;
     }
     rc = smem_map_set(m, key, data, len);
     if (rc < 0)

@@ -221,34 +221,10 @@ static int run_set(const cli_cmd *cmd, cli_args *a)
         capacity = smem_value_capacity(v);
     }
 
-    if (from_stdin) {
-        rc = cli_read_stdin(capacity, &b, &len);
-        if (rc < 0) {
-            smem_value_close(v);
-            free(b.p);
-            if (rc == SMEM_EIO)
-                return cli_fail_name(cmd, name, "cannot read standard input");
-            return cli_fail(cmd, name, rc);
-        }
-        data = b.p;
-        if (len > capacity) {
-            smem_value_close(v);
-            free(b.p);
-            return cli_fail_name(cmd, name,
-                                 "standard input holds more than the capacity (%llu bytes); "
-                                 "nothing was stored",
-                                 (unsigned long long)capacity);
-        }
-    } else {
-        data = arg;
-        len = strlen(arg);
-        if (len > capacity) {
-            smem_value_close(v);
-            return cli_fail_name(cmd, name,
-                                 "the value (%llu bytes) is larger than the capacity "
-                                 "(%llu bytes); nothing was stored",
-                                 (unsigned long long)len, (unsigned long long)capacity);
-        }
+    rc = cli_value_input(cmd, name, arg, from_stdin, capacity, "the capacity", &b, &data, &len);
+    if (rc != CLI_OK) {
+        smem_value_close(v);
+        return rc;
     }
 
     if (create) {
