@@ -21,7 +21,8 @@
 
 #include "test_map_kit.c"
 
-#include <stdarg.h>
+#include "garbage_kit.c"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,55 +31,17 @@
 #define MV 64
 #define HDR 128           /* the region header before the data */
 #define TIMEOUT_MS 10     /* the handles' timeout_ms */
-#define SLACK_MS 1000     /* how much longer than its timeouts a call may take */
-#define HANG_MS 20000     /* the watchdog's limit for one call */
 #define MAX_BYTES (1 << 16)
 
-static char name[SMEM_NAME_MAX + 1];
 static unsigned char *data; /* the map's bytes (the region's data) */
 static const smem_opts quick = {0, 0, TIMEOUT_MS, NULL, NULL};
 
+/* The test's part of the control region (gk holds the size of the data). */
 struct shared {
-    uint64_t seed;
-    size_t size; /* of the data */
     unsigned char healthy[MAX_BYTES];
     int rounds;
-    int iter;
-    int64_t beat_ms;
-    int done;
-    char what[160];
-    char call[64];
 };
 static struct shared *sh;
-
-static struct shared *open_shared(const char *ctlname, smem_region **r)
-{
-    CHECK_OK(smem_region_open(ctlname, sizeof(struct shared), NULL, r));
-    return smem_region_data(*r);
-}
-
-static void begin(const char *call)
-{
-    snprintf(sh->call, sizeof sh->call, "%s", call);
-    __atomic_store_n(&sh->beat_ms, th_now_ms(), __ATOMIC_SEQ_CST);
-}
-
-TH_PRINTF(1, 2) TH_NORETURN static void gfail(const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    FAIL("after \"%s\" (round %d), %s: %s", sh->what, sh->iter, sh->call, msg);
-}
-
-static void end(int64_t t0, int allowed_ms)
-{
-    int64_t took = th_now_ms() - t0;
-    if (took > allowed_ms + SLACK_MS)
-        gfail("took %lld ms (allowed %d + %d)", (long long)took, allowed_ms, SLACK_MS);
-}
 
 static void known(int rc, const char *what)
 {
@@ -146,7 +109,7 @@ static void calls(smem_map *m)
     char k[TM_KEY_BUF];
     unsigned char val[MV];
     /* Waits that time out cost their timeout: one round in 8 has them. */
-    int timed = sh->iter % 8 == 0;
+    int timed = gk->iter % 8 == 0;
 
     t0 = th_now_ms();
     begin("version");
@@ -212,7 +175,7 @@ static void calls(smem_map *m)
     for (uint32_t i = 0; i < 6 && rc != SMEM_ETIMEDOUT; i++) {
         tm_key(k, i * 3);
         size_t len = TM_VAL_MIN + (size_t)(i * 5) % (MV - TM_VAL_MIN + 1);
-        tm_val_fill(val, len, i, 5, (uint64_t)sh->iter + 1);
+        tm_val_fill(val, len, i, 5, (uint64_t)gk->iter + 1);
         t0 = th_now_ms();
         begin("set");
         rc = smem_map_set(m, k, val, len);
@@ -283,18 +246,9 @@ static void judge(smem_map *pre)
 
 /* ---- the damage ------------------------------------------------------- */
 
-static void set_what(const char *fmt, ...) TH_PRINTF(1, 2);
-static void set_what(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(sh->what, sizeof sh->what, fmt, ap);
-    va_end(ap);
-}
-
 static void restore(void)
 {
-    memcpy(data, sh->healthy, sh->size);
+    memcpy(data, sh->healthy, gk->size);
 }
 
 static const uint64_t extremes[] = {0,
@@ -323,7 +277,7 @@ static const uint64_t extremes[] = {0,
 
 static void put_word(size_t off, uint64_t v, int width)
 {
-    if (off + (size_t)width > sh->size)
+    if (off + (size_t)width > gk->size)
         return;
     if (width == 4) {
         uint32_t x = (uint32_t)v;
@@ -335,7 +289,7 @@ static void put_word(size_t off, uint64_t v, int width)
 
 static void damage(tv_rng *rng, int round)
 {
-    size_t size = sh->size;
+    size_t size = gk->size;
     int kind = (int)tv_below(rng, 10);
     restore();
     switch (kind) {
@@ -421,8 +375,10 @@ static void damage(tv_rng *rng, int round)
     }
 }
 
-static int worker(void)
+static int worker(void *own, unsigned char *bytes)
 {
+    sh = own;
+    data = bytes;
     smem_map *pre = NULL;
     CHECK_OK(smem_map_open(name, 0, 0, &quick, &pre));
     int fds = th_count_fds();
@@ -430,9 +386,9 @@ static int worker(void)
     set_what("nothing (the healthy bytes)");
     judge(pre);
     tv_rng rng;
-    tv_seed(&rng, sh->seed);
+    tv_seed(&rng, gk->seed);
     for (int round = 0; round < sh->rounds; round++) {
-        sh->iter = round;
+        gk->iter = round;
         damage(&rng, round);
         judge(pre);
     }
@@ -440,7 +396,7 @@ static int worker(void)
      * a damaged one). */
     for (size_t off = 0; off + 8 <= HDR; off += 8) {
         for (size_t i = 0; i < NEXTREMES; i++) {
-            sh->iter++;
+            gk->iter++;
             restore();
             unsigned char *hdr = data - HDR;
             unsigned char saved[8];
@@ -466,42 +422,14 @@ static int worker(void)
     CHECK_EQ_INT(smem_map_count(pre), ME / 2 - 1);
     smem_map_close(pre);
     CHECKF(th_count_fds() <= fds, "descriptors leaked: %d before, %d after", fds, th_count_fds());
-    __atomic_store_n(&sh->done, 1, __ATOMIC_SEQ_CST);
     return 0;
 }
 
-/* worker NAME CTLNAME */
-static int helper_worker(int argc, char **argv)
-{
-    CHECK(argc == 2);
-    snprintf(name, sizeof name, "%s", argv[0]);
-    smem_region *ctl = NULL, *raw = NULL;
-    sh = open_shared(argv[1], &ctl);
-    const smem_opts anykind = {SMEM_ANYKIND, 0, 0, NULL, NULL};
-    CHECK_OK(smem_region_open(name, 0, &anykind, &raw));
-    data = smem_region_data(raw);
-    CHECK_EQ_SIZE(smem_region_size(raw), sh->size);
-    th_say("ready");
-    int rc = worker();
-    smem_region_close(raw);
-    smem_region_close(ctl);
-    return rc;
-}
-
-static const th_helper helpers[] = {
-    {"worker", helper_worker},
-    {NULL, NULL},
-};
-
 int main(int argc, char **argv)
 {
-    th_dispatch(argc, argv, helpers);
-    char ctlname[SMEM_NAME_MAX + 1];
-    th_name(name, "mgarb");
-    th_name(ctlname, "mgarbctl");
+    th_dispatch(argc, argv, gk_helpers);
     smem_region *ctl = NULL, *raw = NULL;
-    sh = open_shared(ctlname, &ctl);
-    sh->seed = getenv("SMEM_FUZZ_SEED") ? tv_num(getenv("SMEM_FUZZ_SEED")) : 0x3a9e;
+    sh = gk_setup("mgarb", sizeof *sh, 0x3a9e, &ctl);
     sh->rounds = (int)tm_scaled(3000, 3);
 
     /* A live map, half full, held here for the whole test. */
@@ -513,33 +441,16 @@ int main(int argc, char **argv)
     CHECK_OK(smem_map_set(holder, "counter", "5", 1));
     char k[TM_KEY_BUF];
     CHECK_OK(smem_map_del(holder, tm_key(k, 0))); /* a freed entry too */
-    const smem_opts anykind = {SMEM_ANYKIND, 0, 0, NULL, NULL};
-    CHECK_OK(smem_region_open(name, 0, &anykind, &raw));
-    data = smem_region_data(raw);
-    sh->size = smem_region_size(raw);
-    CHECKF(sh->size > 0 && sh->size <= MAX_BYTES, "a map region of %zu bytes", sh->size);
-    memcpy(sh->healthy, data, sh->size);
-    th_log("a map of %d entries of %d bytes: %zu bytes", ME, MV, sh->size);
+    data = gk_open_raw(&raw);
+    gk->size = smem_region_size(raw);
+    CHECKF(gk->size > 0 && gk->size <= MAX_BYTES, "a map region of %zu bytes", gk->size);
+    memcpy(sh->healthy, data, gk->size);
+    th_log("a map of %d entries of %d bytes: %zu bytes", ME, MV, gk->size);
 
-    int64_t t_start = th_now_ms();
-    th_proc w;
-    th_spawn(&w, -1, "worker", name, ctlname, NULL);
-    th_expect(&w, "ready", 20000);
-    while (!th_ready(&w, 10)) {
-        int64_t beat = __atomic_load_n(&sh->beat_ms, __ATOMIC_SEQ_CST);
-        if (beat && th_now_ms() - beat > HANG_MS) {
-            th_kill(&w);
-            FAIL("a call hung for more than %d ms: %s after \"%s\" (round %d, seed %#llx)",
-                 HANG_MS, sh->call, sh->what, sh->iter, (unsigned long long)sh->seed);
-        }
-    }
-    int status = th_wait(&w, 20000);
-    if (th_exit_code(status) != 0 || !sh->done)
-        FAIL("the worker ended with %s during %s after \"%s\" (round %d, seed %#llx)",
-             th_status_str(status), sh->call, sh->what, sh->iter, (unsigned long long)sh->seed);
-    th_log("%d rounds of damage (seed %#llx) in %lld ms: every call returned cleanly", sh->iter,
-           (unsigned long long)sh->seed, (long long)(th_now_ms() - t_start));
-    memcpy(data, sh->healthy, sh->size);
+    int64_t ms = gk_watch();
+    th_log("%d rounds of damage (seed %#llx) in %lld ms: every call returned cleanly", gk->iter,
+           (unsigned long long)gk->seed, (long long)ms);
+    memcpy(data, sh->healthy, gk->size);
     smem_region_close(raw);
     smem_map_close(holder);
     smem_region_close(ctl);

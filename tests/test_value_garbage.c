@@ -20,7 +20,9 @@
 
 #include "test_value_kit.c"
 
-#include <stdarg.h>
+#define GK_ITER "iteration"
+#include "garbage_kit.c"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,52 +30,32 @@
 #define CAP 200
 #define HDR 128
 #define TIMEOUT_MS 10   /* the handles' timeout_ms: bounds retries and lock waits */
-#define SLACK_MS 1000   /* how much longer than its timeouts a call may take */
-#define HANG_MS 20000   /* the watchdog's limit for one call */
 #define MAX_FILE 4096
 
-static char name[SMEM_NAME_MAX + 1];
 static unsigned char *mem; /* the region's bytes, from its header on */
 
 static const smem_opts quick = {0, 0, TIMEOUT_MS, NULL, NULL};
 
-/* What the test knows of the healthy region, and what the worker is doing
- * (for the report), in a region of their own. */
+/* What the test knows of the healthy region, set before the worker starts:
+ * the test's part of the control region. */
 struct shared {
-    /* set before the worker starts */
-    uint64_t fuzz_seed; /* SMEM_FUZZ_SEED overrides the default */
-    size_t total;       /* the region's bytes, header included */
-    size_t payload[4];  /* offsets of the slots' payloads */
+    size_t total;      /* the region's bytes, header included */
+    size_t payload[4]; /* offsets of the slots' payloads */
     int npayload;
     tv_id healthy_id; /* the value in the healthy bytes */
     uint64_t healthy_version;
     unsigned char healthy[MAX_FILE];
-    /* set by the worker */
-    int iter;
-    int step;
-    int64_t beat_ms; /* when the current call began */
-    int done;
-    char what[160];
-    char call[64];
 };
 static struct shared *sh;
 
-static struct shared *open_shared(const char *ctlname, smem_region **r)
-{
-    CHECK_OK(smem_region_open(ctlname, sizeof(struct shared), NULL, r));
-    return smem_region_data(*r);
-}
-
 /* ---- the region's bytes ----------------------------------------------- */
 
-/* A raw handle (SMEM_ANYKIND) maps the same bytes as the value's handles;
- * the region header sits right before the data it hands out, as it does in
- * every mapping of a region. */
-static unsigned char *open_bytes(smem_region **r)
+/* The region's bytes from the DATA of a raw handle (gk_open_raw), which
+ * maps the same bytes as the value's handles: the region header sits right
+ * before the data, as it does in every mapping of a region. */
+static unsigned char *region_bytes(unsigned char *data)
 {
-    const smem_opts anykind = {SMEM_ANYKIND, 0, 0, NULL, NULL};
-    CHECK_OK(smem_region_open(name, 0, &anykind, r));
-    return (unsigned char *)smem_region_data(*r) - HDR;
+    return data - HDR;
 }
 
 static void put(size_t off, const void *buf, size_t len)
@@ -95,30 +77,6 @@ static int in_payload(size_t off)
 }
 
 /* ---- the calls, judged ------------------------------------------------ */
-
-static void begin(const char *call)
-{
-    snprintf(sh->call, sizeof sh->call, "%s", call);
-    __atomic_store_n(&sh->beat_ms, th_now_ms(), __ATOMIC_SEQ_CST);
-    __atomic_add_fetch(&sh->step, 1, __ATOMIC_SEQ_CST);
-}
-
-TH_PRINTF(1, 2) TH_NORETURN static void gfail(const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    FAIL("after \"%s\" (iteration %d), %s: %s", sh->what, sh->iter, sh->call, msg);
-}
-
-static void end(int64_t t0, int allowed_ms)
-{
-    int64_t took = th_now_ms() - t0;
-    if (took > allowed_ms + SLACK_MS)
-        gfail("took %lld ms (allowed %d + %d)", (long long)took, allowed_ms, SLACK_MS);
-}
 
 /* An error code the library knows, never positive. */
 static void known_error(int rc)
@@ -259,25 +217,18 @@ static void judge(smem_value *pre)
 
 /* ---- the damage ------------------------------------------------------- */
 
-static void set_what(const char *fmt, ...) TH_PRINTF(1, 2);
-static void set_what(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(sh->what, sizeof sh->what, fmt, ap);
-    va_end(ap);
-}
-
 static void round_with(smem_value *pre, size_t off, const void *bytes, size_t len)
 {
-    sh->iter++;
+    gk->iter++;
     restore();
     put(off, bytes, len);
     judge(pre);
 }
 
-static int worker(void)
+static int worker(void *own, unsigned char *data)
 {
+    sh = own;
+    mem = region_bytes(data);
     smem_value *pre = NULL;
     CHECK_OK(smem_value_open(name, 0, &quick, &pre));
     CHECK_EQ_SIZE(smem_value_capacity(pre), CAP);
@@ -348,7 +299,7 @@ static int worker(void)
     }
     /* 16-byte windows of 0xff and of random bytes over the whole data area. */
     tv_rng rng;
-    tv_seed(&rng, sh->fuzz_seed);
+    tv_seed(&rng, gk->seed);
     for (size_t off = HDR; off < data_end; off += 8) {
         unsigned char w[16];
         size_t n = data_end - off < 16 ? data_end - off : 16;
@@ -363,7 +314,7 @@ static int worker(void)
     /* A few random bytes anywhere in the data area; bit flips. */
     for (int k = 0; k < 300; k++) {
         int count = 1 + (int)tv_below(&rng, 8);
-        sh->iter++;
+        gk->iter++;
         restore();
         set_what("%d random bytes at random offsets (round %d)", count, k);
         for (int i = 0; i < count; i++) {
@@ -425,30 +376,8 @@ static int worker(void)
     CHECKF(th_count_fds() == fds + 0 || th_count_fds() < fds,
            "descriptors leaked: %d before, %d after", fds, th_count_fds());
     CHECKF(th_count_maps() <= maps + 8, "mappings leaked: %d -> %d", maps, th_count_maps());
-    __atomic_store_n(&sh->done, 1, __ATOMIC_SEQ_CST);
     return 0;
 }
-
-/* worker NAME CTLNAME: does the damage and the calls. */
-static int helper_worker(int argc, char **argv)
-{
-    CHECK(argc == 2);
-    snprintf(name, sizeof name, "%s", argv[0]);
-    smem_region *ctl = NULL, *raw = NULL;
-    sh = open_shared(argv[1], &ctl);
-    mem = open_bytes(&raw);
-    CHECK_EQ_SIZE(HDR + smem_region_size(raw), sh->total);
-    th_say("ready");
-    int rc = worker();
-    smem_region_close(raw);
-    smem_region_close(ctl);
-    return rc;
-}
-
-static const th_helper helpers[] = {
-    {"worker", helper_worker},
-    {NULL, NULL},
-};
 
 /* Where NEEDLE (M bytes) first occurs in HAY (N bytes), or -1. */
 static long find_bytes(const unsigned char *hay, size_t n, const unsigned char *needle, size_t m)
@@ -482,43 +411,18 @@ static void find_payloads(smem_value *holder)
                sh->payload[i] - HDR);
 }
 
-/* Runs the worker until it ends (its stdout reaches EOF); fails with what
- * it was doing if it crashes, or hangs in one call for HANG_MS. */
-static void watch(const char *ctlname)
-{
-    th_proc w;
-    th_spawn(&w, -1, "worker", name, ctlname, NULL);
-    th_expect(&w, "ready", 20000);
-    while (!th_ready(&w, 10)) {
-        int64_t beat = __atomic_load_n(&sh->beat_ms, __ATOMIC_SEQ_CST);
-        if (beat && th_now_ms() - beat > HANG_MS) {
-            th_kill(&w);
-            FAIL("a call hung for more than %d ms: %s after \"%s\" (iteration %d)", HANG_MS,
-                 sh->call, sh->what, sh->iter);
-        }
-    }
-    int status = th_wait(&w, 20000);
-    if (th_exit_code(status) != 0 || !sh->done)
-        FAIL("the worker ended with %s during %s after \"%s\" (iteration %d, seed %#llx)",
-             th_status_str(status), sh->call, sh->what, sh->iter,
-             (unsigned long long)sh->fuzz_seed);
-}
-
 int main(int argc, char **argv)
 {
-    th_dispatch(argc, argv, helpers);
-    char ctlname[SMEM_NAME_MAX + 1];
-    th_name(name, "vgarb");
-    th_name(ctlname, "vgarbctl");
+    th_dispatch(argc, argv, gk_helpers);
     smem_region *ctl = NULL, *raw = NULL;
-    sh = open_shared(ctlname, &ctl);
-    sh->fuzz_seed = getenv("SMEM_FUZZ_SEED") ? tv_num(getenv("SMEM_FUZZ_SEED")) : 0x6a7ba6e;
+    sh = gk_setup("vgarb", sizeof *sh, 0x6a7ba6e, &ctl);
 
     /* A live value: this process holds it for the whole test. */
     smem_value *holder = NULL;
     CHECK_OK(smem_value_open(name, CAP, &quick, &holder));
-    mem = open_bytes(&raw);
-    sh->total = HDR + smem_region_size(raw);
+    mem = region_bytes(gk_open_raw(&raw));
+    gk->size = smem_region_size(raw);
+    sh->total = HDR + gk->size;
     CHECKF(sh->total > HDR + CAP && sh->total <= MAX_FILE, "a value region of %zu bytes",
            sh->total);
     find_payloads(holder);
@@ -535,11 +439,10 @@ int main(int argc, char **argv)
     sh->healthy_version = smem_value_version(holder);
     memcpy(sh->healthy, mem, sh->total);
 
-    int64_t t_start = th_now_ms();
-    watch(ctlname);
+    int64_t ms = gk_watch();
     th_log("%d kinds of damage (random ones from seed %#llx) in %lld ms: every call returned "
            "cleanly",
-           sh->iter, (unsigned long long)sh->fuzz_seed, (long long)(th_now_ms() - t_start));
+           gk->iter, (unsigned long long)gk->seed, (long long)ms);
 
     restore();
     smem_region_close(raw);
