@@ -16,6 +16,8 @@
 #   map_wear     ten million set/del at 90% full: nothing leaks, lookups
 #                no slower than on a fresh map
 #   map_garbage  garbage in the map's bytes: errors, never a crash/hang
+#   map_progress readers of 1 MiB values are not starved by writers that
+#                never pause
 
 smem_add_tests(map_
   api       60
@@ -24,6 +26,7 @@ smem_add_tests(map_
   kill      300
   wear      300
   garbage   300
+  progress  120
 )
 
 # Times lookups on a fresh and a worn map and compares them: other tests
@@ -52,3 +55,7 @@ if(CMAKE_CROSSCOMPILING_EMULATOR)
   set_tests_properties(map_crash PROPERTIES ENVIRONMENT "WINEDEBUG=-all")
 endif()
 set_tests_properties(map_crash PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT ${_smem_crash_timeout})
+
+# Counts the gets a reader completes against writers that never pause:
+# other tests competing for the two cores would blur that.
+set_tests_properties(map_progress PROPERTIES RUN_SERIAL TRUE)
