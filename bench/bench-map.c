@@ -36,24 +36,6 @@
 static const int loads[] = {25, 75, 90}; /* percent of MAX_ENTRIES */
 #define NLOADS ((int)(sizeof loads / sizeof loads[0]))
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-/* Keeps the compiler from dropping a copy nobody reads. */
-static void clobber(void *p)
-{
-    __asm__ __volatile__("" : : "r"(p) : "memory");
-}
-
 /* splitmix64: a bijection of 64-bit integers, so distinct I give distinct
  * keys; also the shuffle's random numbers. */
 static uint64_t mix64(uint64_t x)
@@ -117,7 +99,7 @@ static double time_value_get(smem_value *v, int calls)
     int64_t t0 = bench_now_ns();
     for (int i = 0; i < calls; i++) {
         bad |= smem_value_get(v, buf, sizeof buf, &len, &ver);
-        clobber(buf);
+        bench_clobber(buf);
     }
     double ns = (double)(bench_now_ns() - t0) / calls;
     if (bad)
@@ -134,7 +116,7 @@ static double time_map_get(smem_map *m, const char **seq, int calls, int expect)
     int64_t t0 = bench_now_ns();
     for (int i = 0; i < calls; i++) {
         wrong += smem_map_get(m, seq[i], buf, sizeof buf, &len, &ver) != expect;
-        clobber(buf);
+        bench_clobber(buf);
     }
     double ns = (double)(bench_now_ns() - t0) / calls;
     if (wrong) {
@@ -402,13 +384,13 @@ int main(int argc, char **argv)
         }
         struct row *w = &rows[l];
         w->entries = n;
-        w->value_get = median(t_val, reps);
-        w->mem = median(t_mem, reps);
-        w->get = median(t_get, reps);
-        w->miss = median(t_miss, reps);
-        w->set = median(t_set, reps);
-        w->redis_get = redis ? median(t_rget, reps) : 0;
-        w->redis_set = redis ? median(t_rset, reps) : 0;
+        w->value_get = bench_median(t_val, reps);
+        w->mem = bench_median(t_mem, reps);
+        w->get = bench_median(t_get, reps);
+        w->miss = bench_median(t_miss, reps);
+        w->set = bench_median(t_set, reps);
+        w->redis_get = redis ? bench_median(t_rget, reps) : 0;
+        w->redis_set = redis ? bench_median(t_rset, reps) : 0;
         printf("  %3d%%  %7d | %5.0f ns  %5.0f ns  %5.0f ns | %6.1f ns  %5.0f ns | %6.1fx %6.1fx %6.2fx",
                loads[l], n, w->get, w->miss, w->set, w->value_get, w->mem, w->get / w->value_get,
                w->set / w->value_get, w->get / w->mem);
@@ -427,8 +409,8 @@ int main(int argc, char **argv)
         t_get[r] = time_map_get(m, hit, calls, 0);
         t_set[r] = time_map_set(m, hit, calls, val);
     }
-    double hot_val = median(t_val, reps), hot_get = median(t_get, reps),
-           hot_set = median(t_set, reps);
+    double hot_val = bench_median(t_val, reps), hot_get = bench_median(t_get, reps),
+           hot_set = bench_median(t_set, reps);
     printf("\n  the same map, %d of its keys in random order (they stay in the caches):\n"
            "  get %.1f ns, set %.1f ns, value_get %.1f ns; get/value %.2fx, set/value %.2fx\n",
            HOT_KEYS, hot_get, hot_set, hot_val, hot_get / hot_val, hot_set / hot_val);

@@ -17,18 +17,6 @@
 
 #define REGION_SIZE 4096
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 /* ns per attach+detach through the library */
 static double batch_library(const char *name, int iters)
 {
@@ -74,7 +62,7 @@ int main(int argc, char **argv)
     }
     smem_region_close(keep);
 
-    double m_raw = median(raw, batches), m_lib = median(lib, batches);
+    double m_raw = bench_median(raw, batches), m_lib = bench_median(lib, batches);
     printf("attach+detach of an existing %d-byte region, median of %d batches x %d:\n",
            REGION_SIZE, batches, iters);
     printf("  %-38s %8.0f ns\n", bench_raw_attach_label, m_raw);

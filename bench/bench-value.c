@@ -13,28 +13,10 @@
 #include <string.h>
 
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Keeps the compiler from dropping a copy nobody reads. */
-static void clobber(void *p)
-{
-    __asm__ __volatile__("" : : "r"(p) : "memory");
-}
-
 /* ------------------------------------------------------------------------ */
 /* get and set next to memcpy                                              */
 
 #define BATCHES 15
-
-static double median_of(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return v[n / 2];
-}
 
 static void bench_copy(smem_value *v, size_t size)
 {
@@ -48,7 +30,7 @@ static void bench_copy(smem_value *v, size_t size)
         int64_t t0 = bench_now_ns();
         for (int i = 0; i < iters; i++) {
             memcpy(dst, shared_like, size);
-            clobber(dst);
+            bench_clobber(dst);
         }
         t_cpy[b] = (double)(bench_now_ns() - t0) / iters;
 
@@ -57,7 +39,7 @@ static void bench_copy(smem_value *v, size_t size)
         t0 = bench_now_ns();
         for (int i = 0; i < iters; i++) {
             smem_value_get(v, dst, sizeof dst, &len, &ver);
-            clobber(dst);
+            bench_clobber(dst);
         }
         t_get[b] = (double)(bench_now_ns() - t0) / iters;
 
@@ -66,8 +48,8 @@ static void bench_copy(smem_value *v, size_t size)
             smem_value_set(v, src, size);
         t_set[b] = (double)(bench_now_ns() - t0) / iters;
     }
-    double g = median_of(t_get, BATCHES), s = median_of(t_set, BATCHES),
-           c = median_of(t_cpy, BATCHES);
+    double g = bench_median(t_get, BATCHES), s = bench_median(t_set, BATCHES),
+           c = bench_median(t_cpy, BATCHES);
     printf("  %5zu B   get %7.1f ns   set %7.1f ns   memcpy %7.1f ns   get/(memcpy+10ns) %.2f\n",
            size, g, s, c, g / (c + 10));
 }

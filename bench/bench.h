@@ -20,6 +20,15 @@ long bench_pid(void);
 /* Prints "WHAT: smem_strerror(ERR)" and exits with status 1. */
 void bench_die(const char *what, int err);
 
+/* The median of the N figures at V (reorders them). */
+double bench_median(double *v, int n);
+
+/* Keeps the compiler from dropping a copy into P that nobody reads. */
+static inline void bench_clobber(void *p)
+{
+    __asm__ __volatile__("" : : "r"(p) : "memory");
+}
+
 /* What bench_raw_attach does, for the table ("shm_open+fstat+mmap+..."). */
 extern const char bench_raw_attach_label[];
 

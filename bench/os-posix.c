@@ -34,12 +34,6 @@ long bench_pid(void)
     return (long)getpid();
 }
 
-void bench_die(const char *what, int err)
-{
-    fprintf(stderr, "%s: %s\n", what, smem_strerror(err));
-    exit(1);
-}
-
 const char bench_raw_attach_label[] = "raw shm_open+fstat+mmap+munmap+close";
 
 double bench_raw_attach(const char *name, int iters)

@@ -21,12 +21,6 @@ long bench_pid(void)
     return (long)GetCurrentProcessId();
 }
 
-void bench_die(const char *what, int err)
-{
-    fprintf(stderr, "%s: %s\n", what, smem_strerror(err));
-    exit(1);
-}
-
 const char bench_raw_attach_label[] = "raw OpenFileMapping+MapView+Unmap+Close";
 
 /* The library's section for NAME is Local\smem.NAME (src/os-win.c). */
