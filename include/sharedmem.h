@@ -9,13 +9,13 @@
  * Conventions of this header:
  *   - Every function that can fail returns int: 0 (or a non-negative count)
  *     on success, a negative SMEM_E* code on failure.
- *   - A handle belongs to the process that opened it; use it from any
- *     thread.  A child after fork() keeps the memory mapped: it may read
- *     and write the region's bytes, get and wait on a value, and close the
- *     handle (which leaves the parent's attachment alone).  But the child
- *     holds none of the parent's locks: it does not keep the region alive,
- *     and smem_value_set on an inherited handle gives SMEM_EBADF.  A child
- *     that needs those opens the region itself.
+ *   - A handle may be used from any thread.  Fork: a handle inherited
+ *     across fork() works in the child for everything the parent can do
+ *     with it, writes included.  From the fork on, the child is a user of
+ *     the region of its own: it keeps the region alive while it lives,
+ *     stops counting as one the moment it exits or is killed, and a write
+ *     it dies in is taken over like any other.  Parent and child each
+ *     close their own copy; neither close affects the other.
  *   - This header includes no operating-system header.
  */
 #ifndef SHAREDMEM_H
@@ -169,6 +169,14 @@ SMEM_API int smem_region_created(const smem_region *r);
 /* The region's name as given to smem_region_open. */
 SMEM_API const char *smem_region_name(const smem_region *r);
 
+/* 0 while the region's memory is sound; SMEM_EBADREGION once another
+ * process has shrunk its file (ftruncate) under this handle.  The library
+ * then maps zeros over the region instead of letting an access die of
+ * SIGBUS, so reading smem_region_data stays safe but means nothing: a
+ * program that reads raw bytes it cannot check calls this after reading.
+ * Values and maps check it themselves on every call. */
+SMEM_API int smem_region_check(const smem_region *r);
+
 /* Unmaps the region and frees the handle.  If this was the last user of a
  * region that is not persistent, the region is removed.  NULL is a no-op. */
 SMEM_API void smem_region_close(smem_region *r);
@@ -291,7 +299,7 @@ SMEM_API int smem_map_open(const char *name, size_t max_entries, size_t max_valu
  * empty) or SMEM_ENAMETOOLONG (over SMEM_MAP_KEY_MAX bytes).  Writers in
  * all processes are serialised; one killed at any instant leaves every
  * other entry intact, and the entry it was writing with its old value or
- * its new one.  SMEM_EBADF on a read-only or inherited handle, and
+ * its new one.  SMEM_EBADF on a read-only handle, and
  * SMEM_ETIMEDOUT as for smem_value_set.  Thread-safe; so are all the calls
  * below.
  */
@@ -401,7 +409,8 @@ typedef struct smem_info {
     enum smem_kind kind;
     enum smem_state state;
     int error;          /* for SMEM_STATE_BAD: why (SMEM_EBADREGION, SMEM_EVERSION,
-                           SMEM_EACCES for another user's object, ...); else 0 */
+                           SMEM_EACCES for another user's object, SMEM_ELOOP for
+                           a symbolic link, ...); else 0 */
     size_t size;        /* usable bytes (0 if unknown) */
     size_t capacity;    /* a value's capacity, or a map's max_entries (0 for regions,
                            or if unknown) */
@@ -427,7 +436,12 @@ SMEM_API int smem_region_list(int (*fn)(const smem_info *info, void *arg), void 
 
 /* Removes NAME if it is stale (see SMEM_STATE_STALE), deciding under the
  * same lock that openers take, so it never removes a region that someone is
- * attaching to.  Returns 1 if removed, 0 if not stale, or a negative code. */
+ * attaching to.  Returns 1 if removed, 0 if not stale, or a negative code
+ * (SMEM_EBADREGION for a damaged region: remove it with smem_region_remove;
+ * SMEM_EACCES for another user's file; SMEM_ELOOP for a symbolic link).
+ * With NAME NULL, does the same for every region of the calling user and
+ * returns how many it removed: only regions whose users all died go, but
+ * those of every program, so a test suite passes only names it made. */
 SMEM_API int smem_region_gc(const char *name);
 
 #ifdef __cplusplus

@@ -138,8 +138,15 @@ struct smem_map {
     size_t max_entries, max_value;
     uint64_t seed;
     geometry g;
-    uint64_t id; /* this open's writer lock id; 0 for read-only handles */
 };
+
+/* RC, or SMEM_EBADREGION if the region's file was shrunk under the handle
+ * (its memory reads as zeros since: see smem__region_lost).  Checked after
+ * the memory was touched, so that nothing read from the zeros escapes. */
+static int unless_lost(const smem_map *m, int rc)
+{
+    return smem__region_lost(m->region) ? SMEM_EBADREGION : rc;
+}
 
 /* What a chain walk is looking for, computed once per call. */
 typedef struct lookup {
@@ -343,14 +350,14 @@ static int read_consistent(smem_map *m, attempt_fn attempt, void *arg)
             return rc;
         smem__cpu_relax();
     }
-    if (m->id == 0 || !smem__region_ours(m->region)) {
+    if (smem__region_rdonly(m->region)) {
         int64_t deadline = smem__os_now_ns() + (int64_t)smem__region_timeout_ms(m->region) * 1000000;
         for (;;) {
             uint32_t c = smem__load_acquire_u32(&m->hdr->changes);
             int rc = attempt(m, arg);
             if (rc != READ_RETRY)
                 return rc;
-            if (smem__os_now_ns() > deadline)
+            if (smem__os_now_ns() > deadline || smem__region_lost(m->region))
                 return SMEM_EAGAIN;
             smem__os_wait(smem__region_obj(m->region), &m->hdr->changes, c, 100000);
         }
@@ -415,7 +422,7 @@ int smem_map_get(smem_map *m, const char *key, void *buf, size_t bufsize, size_t
     lookup k;
     lookup_init(m, key, klen, &k);
     found f;
-    int rc = read_key(m, &k, buf, bufsize, &f);
+    int rc = unless_lost(m, read_key(m, &k, buf, bufsize, &f));
     if (rc < 0)
         return rc;
     if (!f.present)
@@ -429,7 +436,10 @@ int smem_map_get(smem_map *m, const char *key, void *buf, size_t bufsize, size_t
 
 uint64_t smem_map_version(smem_map *m)
 {
-    return m ? smem__load_acquire_u64(&m->hdr->version) : 0;
+    if (!m)
+        return 0;
+    uint64_t version = smem__load_acquire_u64(&m->hdr->version);
+    return unless_lost(m, 0) < 0 ? 0 : version;
 }
 
 int smem_map_count(smem_map *m)
@@ -437,7 +447,7 @@ int smem_map_count(smem_map *m)
     if (!m)
         return SMEM_EINVAL;
     uint32_t n = smem__load_relaxed_u32(&m->hdr->count);
-    return n <= m->max_entries ? (int)n : SMEM_EBADREGION;
+    return unless_lost(m, n <= m->max_entries ? (int)n : SMEM_EBADREGION);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -505,6 +515,7 @@ static int repair(smem_map *m)
     uint32_t head = 0;
     for (uint64_t i = records; i-- > 0;) {
         if (!(linked[i / 8] & (1u << (i % 8)))) {
+            smem__store_relaxed_u64(&rec_at(m, (uint32_t)(i + 1))->version, 0);
             smem__store_relaxed_u32(&rec_at(m, (uint32_t)(i + 1))->next, head);
             head = (uint32_t)(i + 1);
         }
@@ -525,7 +536,10 @@ static int repair(smem_map *m)
  * or a repair is pending.  0 or a negative code, with the lock not held. */
 static int write_begin(smem_map *m)
 {
-    int rc = smem__wlock_take(&m->hdr->lock, m->region, m->id);
+    uint64_t id;
+    int rc = smem__wlock_writer_id(&m->hdr->lock, m->region, &id);
+    if (rc == 0)
+        rc = smem__wlock_take(&m->hdr->lock, m->region, id);
     if (rc < 0)
         return rc;
     crash_point("locked");
@@ -571,23 +585,30 @@ static int locate(smem_map *m, const lookup *k, uint32_t **link_out, uint32_t *i
     return 0;
 }
 
-/* Writer lock held: takes a free record (index + 1), or 0 if the free list
- * is damaged (then a repair is due). */
+/*
+ * Writer lock held: takes a free record (index + 1), or 0 if the free list
+ * is damaged (then a repair is due).  A free record has version 0 (linked
+ * ones never do: versions start at 1), so that a free list or a fresh
+ * mark scribbled to lead to a linked record is noticed before that record
+ * is overwritten.
+ */
 static uint32_t alloc_record(smem_map *m)
 {
     smem__mhdr *h = m->hdr;
     uint32_t index1 = smem__load_relaxed_u32(&h->free_head);
-    if (index1 != 0) {
-        if (!valid_index(m, index1))
-            return 0;
-        smem__store_relaxed_u32(&h->free_head, smem__load_relaxed_u32(&rec_at(m, index1)->next));
-    } else {
+    int from_list = index1 != 0;
+    if (!from_list) {
         uint32_t fresh = smem__load_relaxed_u32(&h->fresh);
         if (fresh >= m->g.records)
             return 0; /* a consistent map always has a free record */
-        smem__store_relaxed_u32(&h->fresh, fresh + 1);
         index1 = fresh + 1;
     }
+    if (!valid_index(m, index1) || smem__load_relaxed_u64(&rec_at(m, index1)->version) != 0)
+        return 0;
+    if (from_list)
+        smem__store_relaxed_u32(&h->free_head, smem__load_relaxed_u32(&rec_at(m, index1)->next));
+    else
+        smem__store_relaxed_u32(&h->fresh, index1);
     /* A reader may still be reading this record from its previous life.
      * Whatever we write into it from here on comes after the increment of
      * its old group's seq that retired it, so a reader that sees any of it
@@ -601,6 +622,7 @@ static uint32_t alloc_record(smem_map *m)
 static void free_record(smem_map *m, uint32_t index1)
 {
     smem__fence_release();
+    smem__store_relaxed_u64(&rec_at(m, index1)->version, 0); /* free (see alloc_record) */
     smem__store_relaxed_u32(&rec_at(m, index1)->next, smem__load_relaxed_u32(&m->hdr->free_head));
     crash_point("freeing");
     smem__store_relaxed_u32(&m->hdr->free_head, index1);
@@ -631,14 +653,17 @@ static void announce(smem_map *m, uint64_t version)
 /*
  * Writer lock held, K located at (LINK, OLD): makes K hold LEN bytes of
  * VAL, as a new record that takes OLD's place or goes first in the chain.
- * SMEM_EFULL if K is new and the map full; 1 if the free list is damaged.
+ * SMEM_EFULL if K is new and the map full; 1 if the count or the free list
+ * is damaged (then a repair is due).
  */
 static int put(smem_map *m, const lookup *k, uint32_t *link, uint32_t old, const void *val,
                size_t len)
 {
     smem__mhdr *h = m->hdr;
     uint32_t count = smem__load_relaxed_u32(&h->count);
-    if (!old && count >= m->max_entries)
+    if (!old && count > m->max_entries)
+        return 1; /* more entries than there is room for: scribbled */
+    if (!old && count == m->max_entries)
         return SMEM_EFULL;
     uint32_t fresh = alloc_record(m);
     if (!fresh)
@@ -679,6 +704,8 @@ static void unlink_record(smem_map *m, const lookup *k, uint32_t *link, uint32_t
     free_record(m, old);
     crash_point("freed");
     uint32_t count = smem__load_relaxed_u32(&h->count);
+    if (count == 0 || count > m->max_entries) /* scribbled: the next change recounts */
+        smem__store_relaxed_u32(&h->repair, 1);
     smem__store_relaxed_u32(&h->count, count > 0 ? count - 1 : 0);
     crash_point("uncounted");
     announce(m, smem__load_relaxed_u64(&h->version) + 1);
@@ -815,13 +842,15 @@ static int write_key(smem_map *m, const char *key, change *c)
         if (c->len > m->max_value)
             return SMEM_E2BIG;
     }
-    if (m->id == 0 || !smem__region_ours(m->region))
-        return SMEM_EBADF; /* read-only, or inherited across fork */
+    if (smem__region_rdonly(m->region))
+        return SMEM_EBADF;
+    if (smem__region_lost(m->region))
+        return SMEM_EBADREGION;
     lookup k;
     lookup_init(m, key, klen, &k);
     int rc = write_begin(m);
     if (rc < 0)
-        return rc;
+        return unless_lost(m, rc);
     rc = apply(m, &k, c);
     if (rc == 1) { /* damaged: repair, then once more */
         rc = repair(m);
@@ -831,7 +860,7 @@ static int write_key(smem_map *m, const char *key, change *c)
             rc = SMEM_EBADREGION;
     }
     write_end(m);
-    return rc;
+    return unless_lost(m, rc);
 }
 
 int smem_map_set(smem_map *m, const char *key, const void *val, size_t len)
@@ -870,10 +899,8 @@ int smem_map_incr(smem_map *m, const char *key, int64_t delta, int64_t *result)
 /* ------------------------------------------------------------------------ */
 /* Waiting                                                                  */
 
-int smem_map_wait(smem_map *m, const char *key, uint64_t seen, int timeout_ms)
+static int wait_for_change(smem_map *m, const char *key, uint64_t seen, int timeout_ms)
 {
-    if (!m || timeout_ms < -1)
-        return SMEM_EINVAL;
     lookup k;
     if (key) {
         int klen = key_length(key);
@@ -921,11 +948,20 @@ int smem_map_wait(smem_map *m, const char *key, uint64_t seen, int timeout_ms)
             smem__store_seq_cst_u32(&h->sleepers, 1);
         if (smem__load_seq_cst_u32(&h->changes) != c)
             continue;
+        if (smem__region_lost(m->region))
+            return SMEM_EBADREGION;
         int64_t left = deadline - smem__os_now_ns();
         if (left <= 0)
             return SMEM_ETIMEDOUT;
         smem__os_wait(smem__region_obj(m->region), &h->changes, c, left < slice ? left : slice);
     }
+}
+
+int smem_map_wait(smem_map *m, const char *key, uint64_t seen, int timeout_ms)
+{
+    if (!m || timeout_ms < -1)
+        return SMEM_EINVAL;
+    return unless_lost(m, wait_for_change(m, key, seen, timeout_ms));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1014,7 +1050,7 @@ int smem_map_foreach(smem_map *m,
     int visited = 0, rc = 0;
     for (uint64_t g = 0; g < m->g.ngroups && rc == 0; g++) {
         gc.group = (uint32_t)g;
-        rc = read_consistent(m, copy_group, &gc);
+        rc = unless_lost(m, read_consistent(m, copy_group, &gc));
         for (size_t i = 0; rc == 0 && i < gc.n; i++) {
             entry_copy *e = copy_at(&gc, i);
             visited += visited < INT32_MAX;
@@ -1123,8 +1159,9 @@ int smem_map_open(const char *name, size_t max_entries, size_t max_value, const 
     int rc = smem__region_open(name, (size_t)g.size, SMEM_KIND_MAP, &o, &m->region);
     if (rc == 0)
         rc = adopt_layout(m, max_entries, max_value);
+    uint64_t id;
     if (rc == 0 && !(o.flags & SMEM_RDONLY))
-        rc = smem__wlock_new_id(&m->hdr->lock, m->region, &m->id);
+        rc = smem__wlock_new_id(&m->hdr->lock, m->region, &id);
     if (rc < 0) {
         smem_region_close(m->region);
         free(m);

@@ -1,11 +1,32 @@
 /*
- * The OS layer on Linux: objects are files in /dev/shm (what shm_open uses),
- * the gate is flock(), the users lock is an open-file-description (OFD)
- * read lock on byte 0.  Both belong to the open file description, so the
- * kernel drops them when the last descriptor of a process that dies is
- * closed, and they do not interfere with each other (flock and fcntl locks
- * are independent on Linux).  flock also works on a read-only descriptor,
- * which lets SMEM_RDONLY users take the gate.
+ * The OS layer on Linux.  A region NAME is two files in /dev/shm (where
+ * shm_open puts them):
+ *
+ *   smem.NAME         the region's bytes, with the mode its creator asked
+ *                     for; mapped by every user, and never locked
+ *   smem.-lock.NAME   the lock file: empty, owner-only (0600), never mapped
+ *
+ * All the locks that decide lifetime and liveness are on the lock file:
+ * the gate is flock() on it, the users lock an open-file-description (OFD)
+ * read lock on its byte 0, and each writer's beacon an OFD read lock on a
+ * byte far beyond.  Why a second file:
+ *
+ *   - A lock lives as long as its open file description, and a mapping
+ *     holds a reference to the description it was made from.  Were the
+ *     locks on the region's file, a forked child's copy of a mapping would
+ *     keep a dead parent's gate, users lock and beacon alive.  No mapping
+ *     is ever made of the lock file, and a fork gives the child its own
+ *     description of it (see the registry), so a lock goes with its process.
+ *   - Anyone who can read a file can flock it and take OFD read locks on
+ *     it.  Were the locks on the region's file, a process allowed only to
+ *     read a group- or world-readable region could hold the gate (every open
+ *     hangs), pose as a user (it is never removed) or light any beacon (a
+ *     dead writer is never taken over).  The lock file is the owner's alone.
+ *
+ * flock and OFD locks are independent on Linux, so the gate and the byte
+ * locks do not interfere.  A new region is always a new file (reset), and
+ * a mapping whose file is truncated under it turns into zeros instead of
+ * raising SIGBUS (guards).
  */
 #include "os.h"
 
@@ -36,25 +57,42 @@ SMEM_ERRNO_MAP(SMEM__CHECK_ERRNO)
 
 #define SHM_DIR "/dev/shm"
 #define OBJ_PREFIX "smem."
+#define LOCK_PREFIX "smem.-lock." /* "-lock.NAME" is no region name: never listed */
+
+typedef struct guard guard;
 
 struct smem__os_obj {
-    int fd;                    /* -1 when not open (or let go of in a forked child) */
-    smem__os_obj *prev, *next; /* in the registry while open */
+    int fd;          /* the region's file: mapped, never locked; -1 while there is none */
+    int lock_fd;     /* the lock file: gate, users lock, beacon; never mapped; -1 once let go */
+    int gate_held;   /* this open holds the gate, or is waiting for it */
+    int lock_ours;   /* the lock file was checked: ours, and still named */
+    int attached;    /* this open holds the users lock */
+    uint64_t beacon; /* the id of the beacon this open has lit, 0 if none (atomic) */
+    guard *guard;    /* the mapping's SIGBUS guard, or NULL */
+    smem__os_obj *prev, *next; /* in the registry while the lock file is open */
     char path[sizeof SHM_DIR "/" OBJ_PREFIX + SMEM_NAME_MAX];
+    char lock_path[sizeof SHM_DIR "/" LOCK_PREFIX + SMEM_NAME_MAX];
 };
 
 /*
- * Every open object is in this registry, so that a child forked from this
- * process can let go of all of them at once (pthread_atfork).  Otherwise
- * the child's copies of the descriptors would share their open file
- * descriptions, and with them the parent's gate, users lock and beacons,
- * keeping a dead parent's locks alive for as long as the child runs.  The
- * child keeps its copies of the mappings.  A descriptor enters and leaves
- * the registry in the same step as it is opened and closed, under the lock
- * that fork takes, so no fork can see one without the other.
+ * Every open lock file is in this registry, so that a child forked from
+ * this process can renew them all (pthread_atfork): a descriptor copied by
+ * fork shares its open file description, and with it the parent's gate,
+ * users lock and beacon, which would then outlive a dead parent for as
+ * long as the child runs.  The child's handler gives each object a new
+ * description of the same lock file and takes the users lock on it, so the
+ * child is a user of its own from birth (eagerly: a child that is idle
+ * still keeps the region alive, as its handles promise), and lights a
+ * beacon of its own at its first write (lazily: most children never
+ * write, and an id costs a store to shared memory).  An object that was
+ * being opened or closed by another thread at the fork (its gate taken or
+ * wanted) is let go of in the child instead: that call never returns
+ * there.  Every change to the lock file's descriptor or to the gate_held
+ * and attached flags happens under the lock that fork takes, so that the
+ * child sees them consistent.
  */
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
-static smem__os_obj registry = {.fd = -1, .prev = &registry, .next = &registry};
+static smem__os_obj registry = {.fd = -1, .lock_fd = -1, .prev = &registry, .next = &registry};
 static pthread_once_t registry_once = PTHREAD_ONCE_INIT;
 
 static void registry_lock_take(void)
@@ -67,30 +105,105 @@ static void registry_lock_give(void)
     pthread_mutex_unlock(&registry_lock);
 }
 
-static void registry_let_go_in_child(void)
+static void registry_remove(smem__os_obj *o)
 {
-    for (smem__os_obj *o = registry.next; o != &registry; o = o->next) {
-        close(o->fd);
-        o->fd = -1;
+    o->prev->next = o->next;
+    o->next->prev = o->prev;
+    o->prev = o->next = o;
+}
+
+static int take_users_lock(int fd)
+{
+    struct flock fl = {.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
+    return fcntl(fd, F_OFD_SETLK, &fl) < 0 ? -errno : 0;
+}
+
+static int same_file(int a, int b)
+{
+    struct stat sa, sb;
+    return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
+}
+
+/* Async-signal-safe: "/proc/self/fd/" and the decimal FD. */
+static void proc_fd_path(char *buf, int fd)
+{
+    static const char dir[] = "/proc/self/fd/";
+    char digits[12];
+    int n = 0;
+    do
+        digits[n++] = (char)('0' + fd % 10);
+    while ((fd /= 10) > 0);
+    memcpy(buf, dir, sizeof dir - 1);
+    for (int i = 0; i < n; i++)
+        buf[sizeof dir - 1 + i] = digits[n - 1 - i];
+    buf[sizeof dir - 1 + n] = '\0';
+}
+
+/* In a forked child: a new open file description of O's lock file, or -1.
+ * Through /proc, which reaches the file even if its name was removed;
+ * without /proc, by name, if the name still leads to the same file. */
+static int reopen_lock_file(const smem__os_obj *o)
+{
+    char proc[32];
+    proc_fd_path(proc, o->lock_fd);
+    int fd = open(proc, O_RDWR | O_CLOEXEC | O_NOCTTY);
+    if (fd >= 0)
+        return fd;
+    fd = open(o->lock_path, O_RDWR | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
+    if (fd >= 0 && !same_file(fd, o->lock_fd)) {
+        close(fd);
+        fd = -1;
     }
-    registry.next = registry.prev = &registry;
+    return fd;
+}
+
+/* In a forked child (one thread, async-signal-safe calls only). */
+static void renew_in_child(smem__os_obj *o)
+{
+    int fd = o->gate_held ? -1 : reopen_lock_file(o);
+    if (fd < 0 || dup3(fd, o->lock_fd, O_CLOEXEC) < 0) {
+        close(o->lock_fd); /* never usable here: let go of the parent's locks */
+        o->lock_fd = -1;
+        o->attached = 0;
+    } else if (o->attached && take_users_lock(o->lock_fd) < 0) {
+        o->attached = 0;
+    }
+    if (fd >= 0)
+        close(fd);
+    o->gate_held = 0;
+    __atomic_store_n(&o->beacon, 0, __ATOMIC_RELAXED);
+}
+
+static void registry_renew_in_child(void)
+{
+    smem__os_obj *o = registry.next;
+    while (o != &registry) {
+        smem__os_obj *next = o->next;
+        renew_in_child(o);
+        if (o->lock_fd < 0)
+            registry_remove(o);
+        o = next;
+    }
     registry_lock_give();
 }
 
 static void registry_setup(void)
 {
-    pthread_atfork(registry_lock_take, registry_lock_give, registry_let_go_in_child);
+    pthread_atfork(registry_lock_take, registry_lock_give, registry_renew_in_child);
 }
 
-/* open() for O, entering the registry with the descriptor. */
-static int tracked_open(smem__os_obj *o, int flags, unsigned mode)
+/* Opens O's lock file, creating it (owner only) if missing, and enters
+ * the registry with it. */
+static int open_lock_file(smem__os_obj *o)
 {
     pthread_once(&registry_once, registry_setup);
     registry_lock_take();
-    int fd = open(o->path, flags, (mode_t)mode);
+    int fd = open(o->lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
+                  0600);
     int saved = errno;
     if (fd >= 0) {
-        o->fd = fd;
+        o->lock_fd = fd;
         o->next = &registry;
         o->prev = registry.prev;
         registry.prev->next = o;
@@ -101,21 +214,21 @@ static int tracked_open(smem__os_obj *o, int flags, unsigned mode)
     return fd;
 }
 
-/* Closes O's descriptor, leaving the registry.  Locks that must go first
- * (see smem__os_close) are released here, under the registry lock, so that
- * a fork cannot slip in between. */
-static void tracked_close(smem__os_obj *o)
+/* Closes O's lock file, leaving the registry.  The users lock and the
+ * gate go first, explicitly, under the registry lock: whoever takes the
+ * gate next must not see us attached, and a fork cannot slip in between. */
+static void close_lock_file(smem__os_obj *o)
 {
     registry_lock_take();
-    if (o->fd >= 0) {
-        struct flock fl = {.l_type = F_UNLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
-        fcntl(o->fd, F_OFD_SETLK, &fl);
-        flock(o->fd, LOCK_UN);
-        close(o->fd);
-        o->fd = -1;
-        o->prev->next = o->next;
-        o->next->prev = o->prev;
+    if (o->lock_fd >= 0) {
+        struct flock fl = {.l_type = F_UNLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+        fcntl(o->lock_fd, F_OFD_SETLK, &fl);
+        flock(o->lock_fd, LOCK_UN);
+        close(o->lock_fd);
+        o->lock_fd = -1;
+        registry_remove(o);
     }
+    o->gate_held = o->attached = 0;
     registry_lock_give();
 }
 
@@ -150,13 +263,15 @@ static void sleep_ns(int64_t ns)
     nanosleep(&ts, NULL);
 }
 
-static void object_path(char *path, size_t cap, const char *name)
+/* PATH = SHM_DIR "/" PREFIX NAME (NAME passed smem_name_check). */
+static void object_path(char *path, size_t cap, const char *prefix, const char *name)
 {
-    size_t dir = strlen(SHM_DIR "/" OBJ_PREFIX);
+    size_t dir = strlen(SHM_DIR "/") + strlen(prefix);
     size_t n = strlen(name);
     if (dir + n + 1 > cap) /* name_check bounds n; keep the copy safe anyway */
         n = cap - dir - 1;
-    memcpy(path, SHM_DIR "/" OBJ_PREFIX, dir);
+    memcpy(path, SHM_DIR "/", strlen(SHM_DIR "/"));
+    memcpy(path + strlen(SHM_DIR "/"), prefix, strlen(prefix));
     memcpy(path + dir, name, n);
     path[dir + n] = '\0';
 }
@@ -207,121 +322,204 @@ static int users_lock_held_by_others(int fd)
     return fl.l_type != F_UNLCK;
 }
 
-static int gate_lock_fd(int fd, int64_t deadline_ns)
+/*
+ * The gate is flock() on the lock file.  flock has no timed wait, so poll
+ * with exponential backoff: the gate is held for microseconds except while
+ * a creator runs its init.  Each try is made under the registry lock, so
+ * that a fork sees gate_held and the lock agree.
+ */
+static int gate_try(smem__os_obj *o)
 {
-    /* flock has no timed wait, so poll with exponential backoff: the gate
-     * is held for microseconds except while a creator runs its init. */
+    registry_lock_take();
+    int rc = flock(o->lock_fd, LOCK_EX | LOCK_NB) == 0 ? 0 : -errno;
+    registry_lock_give();
+    return rc;
+}
+
+int smem__os_gate_lock(smem__os_obj *o, int64_t deadline_ns)
+{
+    if (o->lock_fd < 0)
+        return SMEM_EBADF;
+    registry_lock_take();
+    o->gate_held = 1; /* from now on a fork lets go of this object in the child */
+    registry_lock_give();
     int64_t delay = 10000;
     for (;;) {
-        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+        int rc = gate_try(o);
+        if (rc == 0)
             return 0;
-        if (errno == EINTR)
+        if (rc == -EINTR)
             continue;
-        if (errno != EWOULDBLOCK)
-            return -errno;
         int64_t left = deadline_ns - smem__os_now_ns();
-        if (left <= 0)
-            return SMEM_ETIMEDOUT;
+        if (rc != -EWOULDBLOCK || left <= 0) {
+            registry_lock_take();
+            o->gate_held = 0;
+            registry_lock_give();
+            return rc == -EWOULDBLOCK ? SMEM_ETIMEDOUT : rc;
+        }
         sleep_ns(delay < left ? delay : left);
         if (delay < 2000000)
             delay *= 2;
     }
 }
 
-int smem__os_gate_lock(smem__os_obj *o, int64_t deadline_ns)
-{
-    return gate_lock_fd(o->fd, deadline_ns);
-}
-
 void smem__os_gate_unlock(smem__os_obj *o)
 {
-    flock(o->fd, LOCK_UN);
+    registry_lock_take();
+    if (o->lock_fd >= 0)
+        flock(o->lock_fd, LOCK_UN);
+    o->gate_held = 0;
+    registry_lock_give();
 }
 
-/* Opens the object, creating it with O_EXCL if allowed and missing.  A
- * creator that loses the race to another one opens theirs instead. */
-static int open_or_create(smem__os_obj *o, unsigned how, unsigned mode, int64_t deadline_ns)
+/* Gate held: opens the region's file if there is one (o->fd stays -1 if
+ * not) and checks that it is ours. */
+static int open_region_file(smem__os_obj *o, unsigned how, struct stat *sb)
 {
     int access = (how & SMEM__OS_RDONLY) ? O_RDONLY : O_RDWR;
-    for (;;) {
-        if (tracked_open(o, access | OPEN_FLAGS, 0) >= 0)
-            return 0;
-        if (errno != ENOENT || !(how & SMEM__OS_CREATE) || (how & SMEM__OS_RDONLY))
-            return open_error(errno);
-        if (tracked_open(o, O_RDWR | O_CREAT | O_EXCL | OPEN_FLAGS, mode) >= 0)
-            return 0;
-        if (errno != EEXIST)
-            return open_error(errno);
-        if (smem__os_now_ns() > deadline_ns) /* it keeps appearing and vanishing */
-            return SMEM_ETIMEDOUT;
+    o->fd = open(o->path, access | OPEN_FLAGS);
+    if (o->fd < 0) {
+        memset(sb, 0, sizeof *sb);
+        return errno == ENOENT ? 0 : open_error(errno);
     }
+    if (fstat(o->fd, sb) < 0)
+        return -errno;
+    return check_ours(sb);
+}
+
+/* Gate held, lock file still linked: is it ours?  1 if it was removed
+ * while we waited for the gate (start again), 0, or why not. */
+static int check_lock_file(smem__os_obj *o)
+{
+    struct stat sb;
+    if (fstat(o->lock_fd, &sb) < 0)
+        return -errno;
+    int rc = check_ours(&sb);
+    if (rc < 0)
+        return rc;
+    o->lock_ours = sb.st_nlink > 0;
+    return sb.st_nlink == 0;
+}
+
+/* Gate held: removes the lock file's name if it still has it. */
+static void unlink_lock_file(smem__os_obj *o)
+{
+    struct stat sb;
+    if (o->lock_ours && fstat(o->lock_fd, &sb) == 0 && sb.st_nlink > 0)
+        unlink(o->lock_path);
+}
+
+/*
+ * Lets go of O's lock file.  A lock file that nobody else is attached
+ * through goes with it, if we hold the gate: it is made again by the next
+ * open, so lock files are left only beside regions in use (and beside
+ * persistent or stale ones).  Whoever waits for the gate meanwhile finds
+ * the file unlinked and starts again by name.
+ */
+static void release_lock_file(smem__os_obj *o)
+{
+    if (o->gate_held && o->lock_fd >= 0 && users_lock_held_by_others(o->lock_fd) == 0)
+        unlink_lock_file(o);
+    close_lock_file(o);
+}
+
+/* One try at smem__os_acquire: 1 to start again (the lock file was
+ * removed while we waited), 0, or an error, with O released. */
+static int acquire_once(smem__os_obj *o, unsigned how, int64_t deadline_ns, smem__os_stat *st)
+{
+    if (open_lock_file(o) < 0)
+        return open_error(errno);
+    int rc = smem__os_gate_lock(o, deadline_ns);
+    if (rc == 0)
+        rc = check_lock_file(o);
+    struct stat sb;
+    if (rc == 0)
+        rc = open_region_file(o, how, &sb);
+    if (rc == 0 && o->fd < 0 && !(how & SMEM__OS_CREATE))
+        rc = SMEM_ENOENT;
+    int others = rc == 0 ? users_lock_held_by_others(o->lock_fd) : 0;
+    if (others < 0)
+        rc = others;
+    if (rc != 0) {
+        if (o->fd >= 0)
+            close(o->fd);
+        o->fd = -1;
+        release_lock_file(o);
+        return rc;
+    }
+    fill_stat(st, &sb);
+    st->others = others;
+    return 0;
 }
 
 int smem__os_acquire(const char *name, unsigned how, unsigned mode, int64_t deadline_ns,
                      smem__os_obj **out, smem__os_stat *st)
 {
-    smem__os_obj *o = malloc(sizeof *o);
+    (void)mode; /* the region's file gets its mode when it is made (reset) */
+    smem__os_obj *o = calloc(1, sizeof *o);
     if (!o)
         return SMEM_ENOMEM;
-    o->fd = -1;
-    object_path(o->path, sizeof o->path, name);
+    o->fd = o->lock_fd = -1;
+    o->prev = o->next = o;
+    object_path(o->path, sizeof o->path, OBJ_PREFIX, name);
+    object_path(o->lock_path, sizeof o->lock_path, LOCK_PREFIX, name);
     for (;;) {
-        int rc = open_or_create(o, how, mode, deadline_ns);
-        if (rc < 0) {
+        int rc = acquire_once(o, how, deadline_ns, st);
+        if (rc == 0) {
+            *out = o;
+            return 0;
+        }
+        if (rc < 0 || smem__os_now_ns() > deadline_ns) {
             free(o);
-            return rc;
+            return rc < 0 ? rc : SMEM_ETIMEDOUT;
         }
-        /* The checks come after the gate, since the object may change
-         * while we wait for it; but a gate we cannot have on an object that
-         * is not ours (a squatter holding it) is reported as not ours. */
-        rc = gate_lock_fd(o->fd, deadline_ns);
-        struct stat sb;
-        int ours = fstat(o->fd, &sb) < 0 ? -errno : check_ours(&sb);
-        if (ours < 0)
-            rc = ours;
-        if (rc == 0 && sb.st_nlink == 0) {
-            /* Removed while we waited for the gate: start again, by name. */
-            tracked_close(o);
-            if (smem__os_now_ns() > deadline_ns) {
-                free(o);
-                return SMEM_ETIMEDOUT;
-            }
-            continue;
-        }
-        int others = rc == 0 ? users_lock_held_by_others(o->fd) : 0;
-        if (others < 0)
-            rc = others;
-        if (rc < 0) {
-            smem__os_close(o);
-            return rc;
-        }
-        fill_stat(st, &sb);
-        st->others = others;
-        *out = o;
-        return 0;
     }
 }
 
 int smem__os_others_attached(smem__os_obj *o)
 {
-    int r = users_lock_held_by_others(o->fd);
-    return r < 0 ? 1 : r; /* when in doubt, someone is there: never remove it */
+    if (o->lock_fd < 0)
+        return 1; /* when in doubt, someone is there: never remove it */
+    int r = users_lock_held_by_others(o->lock_fd);
+    return r < 0 ? 1 : r;
 }
 
 int smem__os_attach(smem__os_obj *o)
 {
-    struct flock fl = {.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
-    return fcntl(o->fd, F_OFD_SETLK, &fl) < 0 ? -errno : 0;
+    registry_lock_take();
+    int rc = o->lock_fd < 0 ? SMEM_EBADF : take_users_lock(o->lock_fd);
+    if (rc == 0)
+        o->attached = 1;
+    registry_lock_give();
+    return rc;
+}
+
+/* Gate held: a new, empty file under the region's name, replacing the old
+ * one.  Whoever kept a descriptor or a mapping of the old file keeps that
+ * file: none of what goes into the new one can reach them. */
+static int new_region_file(smem__os_obj *o)
+{
+    if (o->fd >= 0) {
+        close(o->fd);
+        o->fd = -1;
+    }
+    if (unlink(o->path) < 0 && errno != ENOENT)
+        return -errno;
+    o->fd = open(o->path, O_RDWR | O_CREAT | O_EXCL | OPEN_FLAGS, 0600);
+    if (o->fd >= 0)
+        return 0;
+    /* EEXIST: a process that does not take the gate put a file there
+     * since the unlink; it is not ours to reuse. */
+    return errno == EEXIST ? SMEM_EACCES : open_error(errno);
 }
 
 int smem__os_reset(smem__os_obj *o, uint64_t total, unsigned mode)
 {
     if (total > (uint64_t)INT64_MAX)
         return SMEM_E2BIG;
-    /* Truncating to zero first discards every old page, so the whole
-     * object reads as zeros once it has grown again. */
-    if (ftruncate(o->fd, 0) < 0)
-        return -errno;
+    int rc = new_region_file(o);
+    if (rc < 0)
+        return rc;
     /* posix_fallocate returns the error instead of setting errno.  On
      * tmpfs it allocates the pages, so a full /dev/shm fails here with
      * ENOSPC rather than with SIGBUS at the first touch. */
@@ -338,35 +536,170 @@ int smem__os_reset(smem__os_obj *o, uint64_t total, unsigned mode)
     return 0;
 }
 
+/* ------------------------------------------------------------------------ */
+/* Mappings that survive their file shrinking                               */
+
+/*
+ * Anyone who may write a region's file may also truncate it, and touching
+ * a mapped page beyond the new end of a file raises SIGBUS.  Checking the
+ * size before each access cannot help (the file may shrink just after),
+ * so every mapping has a guard, and a SIGBUS handler that finds the guard
+ * of the faulting address maps anonymous zero pages over the whole
+ * mapping and marks it lost: the access that faulted is retried on the
+ * zeros and completes, and the library sees smem__os_lost() and gives
+ * SMEM_EBADREGION for every later call on the handle.  A fault anywhere
+ * else goes to the handler that was installed before ours, or kills the
+ * process as it would have without us.
+ *
+ * The handler only reads the guard list, so guards are never freed: one
+ * whose mapping is gone is marked free (base 0) and reused by a later
+ * mapping.  The list only grows at its head, with a release store, so the
+ * handler always walks whole nodes.
+ */
+struct guard {
+    uintptr_t base;  /* start of the mapping; 0 while the guard is free (atomic) */
+    size_t len;      /* set before base is published */
+    int prot;
+    int lost;        /* 1 once the mapping was replaced by zero pages (atomic) */
+    guard *next;
+};
+
+static guard *guards; /* head of the list (atomic) */
+static struct sigaction sigbus_before; /* the handler that was there before ours */
+static pthread_once_t sigbus_once = PTHREAD_ONCE_INIT;
+
+static guard *guard_of(uintptr_t addr)
+{
+    for (guard *g = __atomic_load_n(&guards, __ATOMIC_ACQUIRE); g; g = g->next) {
+        uintptr_t base = __atomic_load_n(&g->base, __ATOMIC_ACQUIRE);
+        if (base != 0 && addr - base < g->len)
+            return g;
+    }
+    return NULL;
+}
+
+static void sigbus_chain(int sig, siginfo_t *info, void *ctx)
+{
+    if (sigbus_before.sa_flags & SA_SIGINFO) {
+        sigbus_before.sa_sigaction(sig, info, ctx);
+    } else if (sigbus_before.sa_handler != SIG_DFL && sigbus_before.sa_handler != SIG_IGN) {
+        sigbus_before.sa_handler(sig);
+    } else {
+        /* What would have happened without us: the default action.  A
+         * fault that is retried after we return raises it again; a SIGBUS
+         * sent by kill() is raised again here, and delivered on return. */
+        signal(sig, SIG_DFL);
+        raise(sig);
+    }
+}
+
+static void on_sigbus(int sig, siginfo_t *info, void *ctx)
+{
+    int saved = errno;
+    guard *g = guard_of((uintptr_t)info->si_addr);
+    if (g) {
+        /* Lost first, then the zero pages: a thread that reads zeros from
+         * the new pages has come through the mmap's TLB shootdown, which
+         * orders it after the store. */
+        __atomic_store_n(&g->lost, 1, __ATOMIC_SEQ_CST);
+        void *p = mmap((void *)g->base, g->len, g->prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+                       -1, 0);
+        if (p != MAP_FAILED) {
+            errno = saved;
+            return;
+        }
+    }
+    errno = saved;
+    sigbus_chain(sig, info, ctx);
+}
+
+static void sigbus_setup(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_sigbus;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGBUS, &sa, &sigbus_before);
+}
+
+/* A guard for the mapping [BASE, BASE + LEN). */
+static guard *guard_take(void *base, size_t len, int prot)
+{
+    pthread_once(&sigbus_once, sigbus_setup);
+    for (guard *g = __atomic_load_n(&guards, __ATOMIC_ACQUIRE); g; g = g->next) {
+        uintptr_t free_base = 0;
+        /* Claim a free guard with a base no address can be in (1), then
+         * fill it in and publish the real base. */
+        if (__atomic_compare_exchange_n(&g->base, &free_base, 1, 0, __ATOMIC_ACQUIRE,
+                                        __ATOMIC_RELAXED)) {
+            g->len = len;
+            g->prot = prot;
+            __atomic_store_n(&g->lost, 0, __ATOMIC_RELAXED);
+            __atomic_store_n(&g->base, (uintptr_t)base, __ATOMIC_RELEASE);
+            return g;
+        }
+    }
+    guard *g = calloc(1, sizeof *g);
+    if (!g)
+        return NULL;
+    g->base = (uintptr_t)base;
+    g->len = len;
+    g->prot = prot;
+    g->next = __atomic_load_n(&guards, __ATOMIC_RELAXED);
+    while (!__atomic_compare_exchange_n(&guards, &g->next, g, 1, __ATOMIC_RELEASE,
+                                        __ATOMIC_RELAXED))
+        ;
+    return g;
+}
+
 int smem__os_map(smem__os_obj *o, uint64_t total, int rdonly, void **addr)
 {
     if (total > SIZE_MAX)
         return SMEM_E2BIG;
+    if (o->fd < 0)
+        return SMEM_EBADF;
     int prot = rdonly ? PROT_READ : PROT_READ | PROT_WRITE;
     void *p = mmap(NULL, (size_t)total, prot, MAP_SHARED, o->fd, 0);
     if (p == MAP_FAILED)
         return -errno;
+    o->guard = guard_take(p, (size_t)total, prot);
+    if (!o->guard) {
+        munmap(p, (size_t)total);
+        return SMEM_ENOMEM;
+    }
     *addr = p;
     return 0;
 }
 
 void smem__os_unmap(void *addr, uint64_t total)
 {
-    if (addr)
-        munmap(addr, (size_t)total);
+    if (!addr)
+        return;
+    guard *g = guard_of((uintptr_t)addr);
+    if (g)
+        __atomic_store_n(&g->base, 0, __ATOMIC_RELEASE); /* before the pages go */
+    munmap(addr, (size_t)total);
+}
+
+int smem__os_lost(const smem__os_obj *o)
+{
+    return o->guard && __atomic_load_n(&o->guard->lost, __ATOMIC_ACQUIRE);
 }
 
 int smem__os_unlink(smem__os_obj *o)
 {
-    /* Every remover holds the gate of the object it removes, and we hold
-     * this one's: if it still has a link, that link is its name. */
+    /* Every remover holds the gate of the lock file, and we hold this
+     * one's: if a file still has a link, that link is its name. */
     struct stat sb;
-    if (fstat(o->fd, &sb) < 0)
-        return -errno;
-    if (sb.st_nlink == 0)
-        return 0;
-    if (unlink(o->path) < 0 && errno != ENOENT)
-        return -errno;
+    if (o->fd >= 0) {
+        if (fstat(o->fd, &sb) < 0)
+            return -errno;
+        if (sb.st_nlink > 0 && unlink(o->path) < 0 && errno != ENOENT)
+            return -errno;
+    }
+    if (o->lock_fd >= 0)
+        unlink_lock_file(o);
     return 0;
 }
 
@@ -374,17 +707,10 @@ void smem__os_close(smem__os_obj *o)
 {
     if (!o)
         return;
-    /* Leave as a user before giving up the gate: whoever takes the gate
-     * next must not see us attached, or nobody would remove the region.
-     * Both go explicitly (tracked_close) rather than with the descriptor:
-     * that way nothing depends on the kernel's order of release. */
-    tracked_close(o);
+    release_lock_file(o); /* leaves as a user before giving up the gate */
+    if (o->fd >= 0)
+        close(o->fd);
     free(o);
-}
-
-int smem__os_inherited(const smem__os_obj *o)
-{
-    return o->fd < 0; /* open objects have a descriptor until the fork lets go of it */
 }
 
 /* Futexes: FUTEX_WAIT/FUTEX_WAKE without FUTEX_PRIVATE_FLAG, so that the
@@ -405,9 +731,10 @@ void smem__os_wake_all(smem__os_obj *o, uint32_t *addr)
     syscall(SYS_futex, addr, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 }
 
-/* A beacon is an OFD read lock on one byte far beyond any region's end:
- * byte 2^62 + id.  It belongs to the open file description, so it goes out
- * with the last descriptor of a process that dies. */
+/* A beacon is an OFD read lock on one byte of the lock file far beyond
+ * anything: byte 2^62 + id.  It belongs to the open file description, which
+ * only this process has (forked children get their own), so it goes out
+ * when the process dies. */
 #define BEACON_BASE ((off_t)1 << 62)
 
 int smem__os_beacon_light(smem__os_obj *o, uint64_t id)
@@ -416,7 +743,23 @@ int smem__os_beacon_light(smem__os_obj *o, uint64_t id)
         return SMEM_EINVAL;
     struct flock fl = {.l_type = F_RDLCK, .l_whence = SEEK_SET,
                        .l_start = BEACON_BASE + (off_t)id, .l_len = 1};
-    return fcntl(o->fd, F_OFD_SETLK, &fl) < 0 ? -errno : 0;
+    registry_lock_take();
+    int rc;
+    if (o->lock_fd < 0)
+        rc = SMEM_EBADF;
+    else if (__atomic_load_n(&o->beacon, __ATOMIC_RELAXED) != 0)
+        rc = SMEM_EEXIST; /* another thread lit one first */
+    else
+        rc = fcntl(o->lock_fd, F_OFD_SETLK, &fl) < 0 ? -errno : 0;
+    if (rc == 0)
+        __atomic_store_n(&o->beacon, id, __ATOMIC_RELEASE);
+    registry_lock_give();
+    return rc;
+}
+
+uint64_t smem__os_beacon_id(const smem__os_obj *o)
+{
+    return __atomic_load_n(&o->beacon, __ATOMIC_ACQUIRE);
 }
 
 int smem__os_beacon_lit(smem__os_obj *o, uint64_t id)
@@ -425,15 +768,56 @@ int smem__os_beacon_lit(smem__os_obj *o, uint64_t id)
         return 0; /* not an id: no beacon can be lit for it */
     struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET,
                        .l_start = BEACON_BASE + (off_t)id, .l_len = 1};
-    if (fcntl(o->fd, F_OFD_GETLK, &fl) < 0)
+    if (o->lock_fd < 0 || fcntl(o->lock_fd, F_OFD_GETLK, &fl) < 0)
         return 1; /* when in doubt, it is alive: waiting is safe, stealing is not */
     return fl.l_type != F_UNLCK;
+}
+
+/* For an onlooker: 1 if some open holds the users lock of the region NAME
+ * (whose lock file is at LOCK_PATH), 0 if none or there is no lock file. */
+static int peek_users(const char *lock_path)
+{
+    int fd = open(lock_path, O_RDONLY | OPEN_FLAGS);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : open_error(errno);
+    struct stat sb;
+    int rc = fstat(fd, &sb) < 0 ? -errno : check_ours(&sb);
+    if (rc == 0)
+        rc = users_lock_held_by_others(fd);
+    close(fd);
+    return rc;
+}
+
+/* Reads the start of the region's file at PATH into BUF. */
+static int peek_file(const char *path, smem__os_stat *st, void *buf, size_t len)
+{
+    int fd = open(path, O_RDONLY | OPEN_FLAGS);
+    if (fd < 0)
+        return open_error(errno);
+    struct stat sb;
+    int rc = fstat(fd, &sb) < 0 ? -errno : 0;
+    if (rc == 0) {
+        fill_stat(st, &sb);
+        rc = check_ours(&sb);
+    }
+    if (rc == 0) {
+        ssize_t n;
+        do
+            n = pread(fd, buf, len, 0); /* not a mapping: a shrunk file cannot fault */
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+            rc = -errno;
+    }
+    close(fd);
+    return rc;
 }
 
 int smem__os_peek(const char *name, smem__os_stat *st, void *buf, size_t len)
 {
     char path[sizeof ((smem__os_obj *)0)->path];
-    object_path(path, sizeof path, name);
+    char lock_path[sizeof ((smem__os_obj *)0)->lock_path];
+    object_path(path, sizeof path, OBJ_PREFIX, name);
+    object_path(lock_path, sizeof lock_path, LOCK_PREFIX, name);
     memset(st, 0, sizeof *st);
     memset(buf, 0, len);
 
@@ -442,37 +826,17 @@ int smem__os_peek(const char *name, smem__os_stat *st, void *buf, size_t len)
         return -errno;
     fill_stat(st, &sb);
     if (S_ISLNK(sb.st_mode))
-        return SMEM_EACCES;
+        return SMEM_ELOOP;
     int rc = check_ours(&sb);
+    if (rc == 0)
+        rc = peek_file(path, st, buf, len);
     if (rc < 0)
         return rc;
-
-    int fd = open(path, O_RDONLY | OPEN_FLAGS);
-    if (fd < 0)
-        return open_error(errno);
-    if (fstat(fd, &sb) < 0)
-        rc = -errno;
-    if (rc == 0) {
-        fill_stat(st, &sb);
-        rc = check_ours(&sb);
-    }
-    if (rc == 0) {
-        ssize_t n;
-        do
-            n = pread(fd, buf, len, 0);
-        while (n < 0 && errno == EINTR);
-        if (n < 0)
-            rc = -errno;
-    }
-    if (rc == 0) {
-        int others = users_lock_held_by_others(fd);
-        if (others < 0)
-            rc = others;
-        else
-            st->others = others;
-    }
-    close(fd);
-    return rc;
+    int others = peek_users(lock_path);
+    if (others < 0)
+        return others;
+    st->others = others;
+    return 0;
 }
 
 int smem__os_list(int (*fn)(const char *name, void *arg), void *arg)

@@ -71,6 +71,7 @@ struct smem__os_obj {
     uint64_t section_size; /* bytes in that view */
     HANDLE wake;           /* the semaphore, opened at first use */
     HANDLE beacon;         /* our beacon event, or NULL */
+    uint64_t beacon_id;    /* its id (atomic), 0 if none */
     WCHAR name[NAME_CAP];  /* Local\smem.NAME */
 };
 
@@ -569,9 +570,9 @@ void smem__os_close(smem__os_obj *o)
     free(o);
 }
 
-int smem__os_inherited(const smem__os_obj *o)
+int smem__os_lost(const smem__os_obj *o)
 {
-    (void)o; /* no fork on Windows */
+    (void)o; /* a section keeps its size for as long as it exists */
     return 0;
 }
 
@@ -651,15 +652,25 @@ static void beacon_name(WCHAR *out, const smem__os_obj *o, uint64_t id)
 
 int smem__os_beacon_light(smem__os_obj *o, uint64_t id)
 {
-    if (id == 0 || id >= ((uint64_t)1 << 62) || o->beacon)
+    if (id == 0 || id >= ((uint64_t)1 << 62))
         return SMEM_EINVAL;
+    if (o->beacon)
+        return SMEM_EEXIST;
     int rc;
     SECURITY_ATTRIBUTES *sa = user_only(&rc);
     if (!sa)
         return rc;
     WCHAR name[NAME_CAP];
     beacon_name(name, o, id);
-    return create_ours(&o->beacon, CreateEventW(sa, TRUE, FALSE, name));
+    rc = create_ours(&o->beacon, CreateEventW(sa, TRUE, FALSE, name));
+    if (rc == 0)
+        __atomic_store_n(&o->beacon_id, id, __ATOMIC_RELEASE);
+    return rc;
+}
+
+uint64_t smem__os_beacon_id(const smem__os_obj *o)
+{
+    return __atomic_load_n(&o->beacon_id, __ATOMIC_ACQUIRE);
 }
 
 int smem__os_beacon_lit(smem__os_obj *o, uint64_t id)

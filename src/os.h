@@ -83,9 +83,11 @@ int smem__os_others_attached(smem__os_obj *o);
 int smem__os_attach(smem__os_obj *o);
 
 /*
- * Gate held: discards the contents, makes the object TOTAL zero bytes with
+ * Gate held: replaces the object with a new one of TOTAL zero bytes, with
  * the space reserved (SMEM_ENOSPC when it cannot be, so that touching the
- * memory later can never fault), and gives it exactly MODE.
+ * memory later can never fault), and exactly MODE.  Whoever kept a handle
+ * to the old object (a descriptor from when it had another mode) sees none
+ * of the new one.
  */
 int smem__os_reset(smem__os_obj *o, uint64_t total, unsigned mode);
 
@@ -99,15 +101,24 @@ int smem__os_unlink(smem__os_obj *o);
 
 /*
  * Closes the object, releasing its locks and beacons.  NULL is a no-op.
- * In a child forked after the open, the object was already let go of at
- * the fork (the child holds none of the parent's locks), and this only
- * frees it.
+ *
+ * Fork: in a child, an object opened before the fork is the child's own:
+ * it holds the users lock if the parent's open did (not the parent's
+ * lock: one that goes when the child ends), and no beacon (the child
+ * lights its own).  None of the parent's locks is kept alive by the child.
+ * An object that another thread was opening or closing at the fork is let
+ * go of in the child; every call on it then fails with SMEM_EBADF.
  */
 void smem__os_close(smem__os_obj *o);
 
-/* 1 if O was opened by a parent of this process and let go of at the fork,
- * else 0.  Cheap: for checks on fast paths. */
-int smem__os_inherited(const smem__os_obj *o);
+/*
+ * 1 if the mapping of O was lost: another process shrank the object under
+ * it, and its pages now read as zeros (writes to them go nowhere), instead
+ * of faulting.  Every later access is safe but meaningless, so callers
+ * check this after they touched the memory and give SMEM_EBADREGION.
+ * Cheap: one load.
+ */
+int smem__os_lost(const smem__os_obj *o);
 
 /*
  * Waiting on a 32-bit word in the object's shared memory, across
@@ -124,10 +135,14 @@ void smem__os_wake_all(smem__os_obj *o, uint32_t *addr);
  * Beacons tell whether the holder of a lock in shared memory is alive.  An
  * open lights beacon ID (a number unique to it, 1 to 2^62-1) for as long as
  * it stays open; the OS puts it out when the open is closed or its process
- * dies.  smem__os_beacon_lit says whether another open has beacon ID lit
- * (1) or not (0); the caller's own beacon does not count.
+ * dies.  An open has at most one: SMEM_EEXIST if it has one already (lit
+ * by another thread).  smem__os_beacon_id gives the id of the one this
+ * process lit through O, or 0 (none yet, or O was inherited across a fork:
+ * the child lights its own).  smem__os_beacon_lit says whether another
+ * open has beacon ID lit (1) or not (0); the caller's own does not count.
  */
 int smem__os_beacon_light(smem__os_obj *o, uint64_t id);
+uint64_t smem__os_beacon_id(const smem__os_obj *o);
 int smem__os_beacon_lit(smem__os_obj *o, uint64_t id);
 
 /*

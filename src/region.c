@@ -334,9 +334,16 @@ int smem__region_rdonly(const smem_region *r)
     return r->rdonly;
 }
 
-int smem__region_ours(const smem_region *r)
+int smem__region_lost(const smem_region *r)
 {
-    return !smem__os_inherited(r->obj);
+    return smem__os_lost(r->obj);
+}
+
+int smem_region_check(const smem_region *r)
+{
+    if (!r)
+        return SMEM_EINVAL;
+    return smem__region_lost(r) ? SMEM_EBADREGION : 0;
 }
 
 void smem_region_close(smem_region *r)
@@ -344,13 +351,6 @@ void smem_region_close(smem_region *r)
     if (!r)
         return;
     unmap(r);
-    if (!smem__region_ours(r)) {
-        /* A child closing a handle inherited across fork: the attachment
-         * is the parent's, and stays. */
-        smem__os_close(r->obj);
-        free(r);
-        return;
-    }
     /* If the gate cannot be had in time (a creator stuck in its init), the
      * region is left for the next opener or `gc`, which see it as stale. */
     if (!r->persistent && smem__os_gate_lock(r->obj, deadline_after(r->timeout_ms)) == 0 &&
@@ -375,8 +375,21 @@ int smem_region_remove(const char *name)
     return rc;
 }
 
+static int gc_one(const char *name, void *arg)
+{
+    int *removed = arg;
+    if (smem_region_gc(name) == 1)
+        (*removed)++;
+    return 0;
+}
+
 int smem_region_gc(const char *name)
 {
+    if (!name) { /* every stale region of ours; what is not stale stays */
+        int removed = 0;
+        int rc = smem__os_list(gc_one, &removed);
+        return rc < 0 ? rc : removed;
+    }
     int rc = smem_name_check(name);
     if (rc < 0)
         return rc;

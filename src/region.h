@@ -48,7 +48,9 @@ int smem__region_open(const char *name, size_t size, enum smem_kind kind, const 
 struct smem__os_obj *smem__region_obj(const smem_region *r);
 int smem__region_timeout_ms(const smem_region *r);
 int smem__region_rdonly(const smem_region *r);
-/* 1 if the calling process opened R (not a child that inherited it). */
-int smem__region_ours(const smem_region *r);
+/* 1 if R's file was shrunk under it by another process: its memory reads
+ * as zeros since, and every call on a handle built on R must give
+ * SMEM_EBADREGION (os.h: smem__os_lost).  Cheap: one load. */
+int smem__region_lost(const smem_region *r);
 
 #endif

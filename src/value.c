@@ -91,8 +91,15 @@ struct smem_value {
     unsigned char *slots; /* slot 0; slot 1 is slot_stride bytes later */
     size_t capacity;      /* as validated at open: never re-read from the region */
     size_t slot_stride;
-    uint64_t id;          /* this open's lock owner id; 0 for read-only handles */
 };
+
+/* RC, or SMEM_EBADREGION if the region's file was shrunk under the handle
+ * (its memory reads as zeros since: see smem__region_lost).  Checked after
+ * the memory was touched, so that nothing read from the zeros escapes. */
+static int unless_lost(const smem_value *v, int rc)
+{
+    return smem__region_lost(v->region) ? SMEM_EBADREGION : rc;
+}
 
 static uint64_t region_size_for(uint64_t capacity)
 {
@@ -209,13 +216,13 @@ int smem_value_get(smem_value *v, void *buf, size_t bufsize, size_t *len, uint64
 {
     if (!v || (!buf && bufsize > 0))
         return SMEM_EINVAL;
-    return read_current(v, buf, bufsize, len, version, NULL);
+    return unless_lost(v, read_current(v, buf, bufsize, len, version, NULL));
 }
 
 uint64_t smem_value_version(smem_value *v)
 {
     uint64_t version = 0;
-    if (v && read_current(v, NULL, 0, NULL, &version, NULL) == SMEM_EBADREGION)
+    if (v && unless_lost(v, read_current(v, NULL, 0, NULL, &version, NULL)) == SMEM_EBADREGION)
         return 0;
     return version;
 }
@@ -258,19 +265,9 @@ static void wait_for_slow_readers(smem__vhdr *h, const smem__slot *s, uint64_t l
     }
 }
 
-int smem_value_set(smem_value *v, const void *data, size_t len)
+/* Writer lock held: writes LEN bytes of DATA as the new value. */
+static void publish(smem_value *v, const void *data, size_t len)
 {
-    if (!v || (!data && len > 0))
-        return SMEM_EINVAL;
-    if (v->id == 0 || !smem__region_ours(v->region))
-        return SMEM_EBADF; /* read-only, or inherited across fork */
-    if (len > v->capacity)
-        return SMEM_E2BIG;
-    /* A dead owner's unpublished slot is simply rewritten by this set. */
-    int rc = smem__wlock_take(&v->hdr->lock, v->region, v->id);
-    if (rc < 0)
-        return rc;
-
     smem__vhdr *h = v->hdr;
     uint32_t pub = smem__load_relaxed_u32(&h->pub); /* only writers change it, and we hold the lock */
     uint64_t version = smem__load_relaxed_u64(&slot_at(v, pub)->version) + 1;
@@ -310,17 +307,34 @@ int smem_value_set(smem_value *v, const void *data, size_t len)
         smem__store_relaxed_u32(&h->sleepers, 0);
         smem__os_wake_all(smem__region_obj(v->region), &h->pub);
     }
-    smem__wlock_give(&h->lock, v->region);
-    return 0;
+}
+
+int smem_value_set(smem_value *v, const void *data, size_t len)
+{
+    if (!v || (!data && len > 0))
+        return SMEM_EINVAL;
+    uint64_t id;
+    int rc = smem__wlock_writer_id(&v->hdr->lock, v->region, &id);
+    if (rc < 0)
+        return unless_lost(v, rc);
+    if (len > v->capacity)
+        return SMEM_E2BIG;
+    if (smem__region_lost(v->region))
+        return SMEM_EBADREGION;
+    /* A dead owner's unpublished slot is simply rewritten by this set. */
+    rc = smem__wlock_take(&v->hdr->lock, v->region, id);
+    if (rc < 0)
+        return unless_lost(v, rc);
+    publish(v, data, len);
+    smem__wlock_give(&v->hdr->lock, v->region);
+    return unless_lost(v, 0);
 }
 
 /* ------------------------------------------------------------------------ */
 /* Waiting                                                                  */
 
-int smem_value_wait(smem_value *v, uint64_t seen, int timeout_ms)
+static int wait_for_change(smem_value *v, uint64_t seen, int timeout_ms)
 {
-    if (!v || timeout_ms < -1)
-        return SMEM_EINVAL;
     smem__vhdr *h = v->hdr;
     smem__os_obj *obj = smem__region_obj(v->region);
     int64_t start = smem__os_now_ns();
@@ -360,7 +374,7 @@ int smem_value_wait(smem_value *v, uint64_t seen, int timeout_ms)
          * we see its new pub here, or it sees our announcement). */
         if (writable)
             smem__store_seq_cst_u32(&h->sleepers, 1);
-        if (smem__load_seq_cst_u32(&h->pub) != pubno)
+        if (smem__load_seq_cst_u32(&h->pub) != pubno || smem__region_lost(v->region))
             return 0;
         int64_t left = deadline - smem__os_now_ns();
         if (left <= 0)
@@ -369,6 +383,14 @@ int smem_value_wait(smem_value *v, uint64_t seen, int timeout_ms)
         smem__os_wait(obj, &h->pub, pubno, left < slice ? left : slice);
     }
 }
+
+int smem_value_wait(smem_value *v, uint64_t seen, int timeout_ms)
+{
+    if (!v || timeout_ms < -1)
+        return SMEM_EINVAL;
+    return unless_lost(v, wait_for_change(v, seen, timeout_ms));
+}
+
 
 /* ------------------------------------------------------------------------ */
 /* Open and close                                                           */
@@ -422,8 +444,9 @@ int smem_value_open(const char *name, size_t capacity, const smem_opts *opts, sm
     int rc = smem__region_open(name, size, SMEM_KIND_VALUE, &o, &v->region);
     if (rc == 0)
         rc = adopt_layout(v, capacity);
+    uint64_t id;
     if (rc == 0 && !(o.flags & SMEM_RDONLY))
-        rc = smem__wlock_new_id(&v->hdr->lock, v->region, &v->id);
+        rc = smem__wlock_new_id(&v->hdr->lock, v->region, &id);
     if (rc < 0) {
         smem_region_close(v->region);
         free(v);

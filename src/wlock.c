@@ -24,6 +24,20 @@ int smem__wlock_new_id(smem__wlock *l, smem_region *r, uint64_t *id)
     return smem__os_beacon_light(smem__region_obj(r), n);
 }
 
+int smem__wlock_writer_id(smem__wlock *l, smem_region *r, uint64_t *id)
+{
+    smem__os_obj *obj = smem__region_obj(r);
+    *id = smem__os_beacon_id(obj);
+    if (*id != 0)
+        return 0;
+    if (smem__region_rdonly(r))
+        return SMEM_EBADF;
+    int rc = smem__wlock_new_id(l, r, id);
+    if (rc == SMEM_EEXIST) /* another thread of this child was first */
+        *id = smem__os_beacon_id(obj);
+    return rc == SMEM_EEXIST ? 0 : rc;
+}
+
 int smem__wlock_take(smem__wlock *l, smem_region *r, uint64_t id)
 {
     smem__os_obj *obj = smem__region_obj(r);

@@ -30,6 +30,11 @@ _Static_assert(sizeof(smem__wlock) == 24, "the writer lock is part of the layout
 /* Gives this open of R an id no other open has had, and lights its beacon. */
 int smem__wlock_new_id(smem__wlock *l, smem_region *r, uint64_t *id);
 
+/* The id under which this process writes through R: the one its open
+ * took, or, in a child forked since, a new one of its own (taken at its
+ * first write).  SMEM_EBADF for a read-only handle. */
+int smem__wlock_writer_id(smem__wlock *l, smem_region *r, uint64_t *id);
+
 /* Takes the lock for ID, waiting up to R's open timeout: 0, 1 if it was
  * taken over from a dead owner (whose work may be half done), or
  * SMEM_ETIMEDOUT.  The clock is read only once the lock is found busy. */

@@ -42,12 +42,20 @@ void th_shm_let_go(void *look)
     close((int)(intptr_t)look - 1);
 }
 
+/* The lock file the library keeps beside the region NAME (os-posix.c). */
+static char *lock_path(char *buf, const char *name)
+{
+    snprintf(buf, 128, "/dev/shm/smem.-lock.%s", name);
+    return buf;
+}
+
 void th_shm_unlink(const char *name)
 {
     char path[128];
     th_shm_path(path, name);
     if (unlink(path) != 0 && (errno == EISDIR || errno == EPERM))
         rmdir(path);
+    unlink(lock_path(path, name));
 }
 
 int th_shm_count(const char *prefix)
@@ -57,10 +65,17 @@ int th_shm_count(const char *prefix)
         FAIL("opendir /dev/shm: %s", strerror(errno));
     int n = 0;
     size_t len = strlen(prefix);
+    /* A region's lock file counts too: "smem.NAME" has "smem.-lock.NAME". */
+    char lock_prefix[160] = "";
+    if (strncmp(prefix, "smem.", 5) == 0)
+        snprintf(lock_prefix, sizeof lock_prefix, "smem.-lock.%s", prefix + 5);
+    size_t lock_len = strlen(lock_prefix);
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 &&
-            strncmp(e->d_name, prefix, len) == 0)
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        if (strncmp(e->d_name, prefix, len) == 0 ||
+            (lock_len && strncmp(e->d_name, lock_prefix, lock_len) == 0))
             n++;
     }
     closedir(d);

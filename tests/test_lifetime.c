@@ -213,8 +213,9 @@ static void fork_case(const char *name, th_proc *h)
     smem_region *a = NULL, *b = NULL;
 
     /* 11. A child forked (not exec'd) while we hold the region, which never
-     * touches it, must not keep the region locked once we close it: other
-     * users can still open it, and the last of them removes it. */
+     * touches it, is a user of its own: it holds none of our locks (others
+     * can open the region at once after we close it), and it keeps the
+     * region alive for as long as it lives, and not longer. */
     CHECK_OK(smem_region_open(name, SIZE, NULL, &a));
     {
         int p[2];
@@ -239,11 +240,20 @@ static void fork_case(const char *name, th_proc *h)
                rc, smem_err_name(rc), (long long)(th_now_ms() - t0));
         CHECK_EQ_INT(smem_region_created(b), 0);
         smem_region_close(b);
-        th_wait_ok(&h[0], 10000); /* the last user */
-        CHECKF(!th_shm_exists(name), "the last user's close did not remove the region");
+        th_wait_ok(&h[0], 10000);
+        smem_info info;
+        CHECK_OK(smem_region_stat(name, &info));
+        CHECKF(info.in_use == 1 && info.state == SMEM_STATE_READY,
+               "the forked child does not keep the region alive (in use %d, state %d)",
+               info.in_use, (int)info.state);
         close(p[1]);
         int st = th_waitpid(child, 10000);
         CHECK_EQ_INT(th_exit_code(st), 0);
+        CHECK_OK(smem_region_stat(name, &info));
+        CHECKF(info.in_use == 0 && info.state == SMEM_STATE_STALE,
+               "the forked child still counts as a user after it exited (in use %d, state %d)",
+               info.in_use, (int)info.state);
+        CHECK_EQ_INT(smem_region_gc(name), 1);
     }
 }
 #endif

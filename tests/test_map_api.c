@@ -795,19 +795,24 @@ static int child_uses_handle(void *arg)
     smem_map *m = ((struct fork_arg *)arg)->m;
     unsigned char b[16];
     size_t len;
+    uint64_t v;
+    int64_t n = 0;
     if (smem_map_get(m, "k", b, sizeof b, &len, NULL) != 0 || len != 2 || memcmp(b, "rw", 2))
         return 10;
-    if (smem_map_set(m, "k", "xx", 2) != SMEM_EBADF)
+    /* Every write works through the inherited handle, as in the parent. */
+    if (smem_map_set(m, "k", "xx", 2) != 0)
         return 11;
-    if (smem_map_del(m, "k") != SMEM_EBADF)
+    if (smem_map_incr(m, "n", 5, &n) != 0 || n != 5)
         return 12;
-    if (smem_map_incr(m, "n", 1, NULL) != SMEM_EBADF)
+    if (smem_map_add(m, "new", "x", 1) != 0 || smem_map_add(m, "new", "x", 1) != SMEM_EEXIST)
         return 13;
-    if (smem_map_add(m, "new", "x", 1) != SMEM_EBADF)
+    if (smem_map_get(m, "new", b, sizeof b, &len, &v) != 0 ||
+        smem_map_cas(m, "new", v, "y", 1) != 0 || smem_map_cas(m, "new", v, "z", 1) != SMEM_ECHANGED)
         return 14;
-    if (smem_map_cas(m, "new", 0, "x", 1) != SMEM_EBADF)
+    if (smem_map_count(m) != 3)
         return 15;
-    if (smem_map_count(m) != 1)
+    if (smem_map_del(m, "new") != 0 || smem_map_del(m, "n") != 0 ||
+        smem_map_set(m, "k", "rw", 2) != 0)
         return 16;
     smem_map_close(m); /* leaves the parent's attachment alone */
     return 0;
@@ -867,14 +872,18 @@ static void test_handles(void)
     CHECK_EQ_STR(line, line + 200);
     th_wait_ok(&h, 10000);
 
-    /* A handle inherited through fork() reads but does not write. */
+    /* A handle inherited through fork() reads and writes. */
+    uint64_t before = smem_map_version(m);
     struct fork_arg f = {m};
     int code = tv_forked(child_uses_handle, &f);
     if (code < 0)
         th_log("handles: no fork() on this system: the inherited-handle case is not run");
     else
         CHECKF(code == 0, "a forked child using the inherited handle failed check %d", code);
+    if (code == 0)
+        CHECKF(smem_map_version(m) >= before + 7, "the child's changes are not seen");
     expect_entry(m, "k", "rw", 2, 0);
+    CHECK_EQ_INT(smem_map_count(m), 1);
     CHECK_OK(smem_map_set(m, "k", "ok", 2));
     smem_map_close(m);
     CHECK(!th_shm_exists(name));
