@@ -62,6 +62,11 @@ static inline uint32_t smem__fetch_add_seq_cst_u32(uint32_t *p, uint32_t v)
     return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST);
 }
 
+static inline int smem__load_acquire_int(const int *p)
+{
+    return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
 static inline uint64_t smem__load_acquire_u64(const uint64_t *p)
 {
     return __atomic_load_n(p, __ATOMIC_ACQUIRE);

@@ -138,6 +138,9 @@ struct smem_map {
     size_t max_entries, max_value;
     uint64_t seed;
     geometry g;
+    const int *lost; /* smem__region_lost_word: one load per call */
+    const uint64_t *lit; /* the beacon word (smem__wlock_writer_id) */
+    int rdonly;      /* opened SMEM_RDONLY */
 };
 
 /* RC, or SMEM_EBADREGION if the region's file was shrunk under the handle
@@ -145,7 +148,7 @@ struct smem_map {
  * the memory was touched, so that nothing read from the zeros escapes. */
 static int unless_lost(const smem_map *m, int rc)
 {
-    return smem__region_lost(m->region) ? SMEM_EBADREGION : rc;
+    return smem__load_acquire_int(m->lost) ? SMEM_EBADREGION : rc;
 }
 
 /* What a chain walk is looking for, computed once per call. */
@@ -357,7 +360,7 @@ static int read_consistent(smem_map *m, attempt_fn attempt, void *arg)
             int rc = attempt(m, arg);
             if (rc != READ_RETRY)
                 return rc;
-            if (smem__os_now_ns() > deadline || smem__region_lost(m->region))
+            if (smem__os_now_ns() > deadline || smem__load_acquire_int(m->lost))
                 return SMEM_EAGAIN;
             smem__os_wait(smem__region_obj(m->region), &m->hdr->changes, c, 100000);
         }
@@ -537,7 +540,7 @@ static int repair(smem_map *m)
 static int write_begin(smem_map *m)
 {
     uint64_t id;
-    int rc = smem__wlock_writer_id(&m->hdr->lock, m->region, &id);
+    int rc = smem__wlock_writer_id(&m->hdr->lock, m->region, m->lit, &id);
     if (rc == 0)
         rc = smem__wlock_take(&m->hdr->lock, m->region, id);
     if (rc < 0)
@@ -842,9 +845,9 @@ static int write_key(smem_map *m, const char *key, change *c)
         if (c->len > m->max_value)
             return SMEM_E2BIG;
     }
-    if (smem__region_rdonly(m->region))
+    if (m->rdonly)
         return SMEM_EBADF;
-    if (smem__region_lost(m->region))
+    if (smem__load_acquire_int(m->lost))
         return SMEM_EBADREGION;
     lookup k;
     lookup_init(m, key, klen, &k);
@@ -948,7 +951,7 @@ static int wait_for_change(smem_map *m, const char *key, uint64_t seen, int time
             smem__store_seq_cst_u32(&h->sleepers, 1);
         if (smem__load_seq_cst_u32(&h->changes) != c)
             continue;
-        if (smem__region_lost(m->region))
+        if (smem__load_acquire_int(m->lost))
             return SMEM_EBADREGION;
         int64_t left = deadline - smem__os_now_ns();
         if (left <= 0)
@@ -1120,6 +1123,9 @@ int smem__map_figures_in(const void *mhdr, uint64_t data_size, size_t *max_entri
 static int adopt_layout(smem_map *m, size_t max_entries, size_t max_value)
 {
     m->hdr = smem_region_data(m->region);
+    m->lost = smem__region_lost_word(m->region);
+    m->lit = smem__os_beacon_word(smem__region_obj(m->region));
+    m->rdonly = smem__region_rdonly(m->region);
     uint64_t entries = smem__load_relaxed_u64(&m->hdr->max_entries);
     uint64_t value = smem__load_relaxed_u64(&m->hdr->max_value);
     if (!figures_fit(entries, value, smem_region_size(m->region), &m->g))

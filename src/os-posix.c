@@ -684,7 +684,13 @@ void smem__os_unmap(void *addr, uint64_t total)
 
 int smem__os_lost(const smem__os_obj *o)
 {
-    return o->guard && __atomic_load_n(&o->guard->lost, __ATOMIC_ACQUIRE);
+    return __atomic_load_n(smem__os_lost_word(o), __ATOMIC_ACQUIRE);
+}
+
+const int *smem__os_lost_word(const smem__os_obj *o)
+{
+    static const int never_lost = 0;
+    return o->guard ? &o->guard->lost : &never_lost;
 }
 
 int smem__os_unlink(smem__os_obj *o)
@@ -760,6 +766,11 @@ int smem__os_beacon_light(smem__os_obj *o, uint64_t id)
 uint64_t smem__os_beacon_id(const smem__os_obj *o)
 {
     return __atomic_load_n(&o->beacon, __ATOMIC_ACQUIRE);
+}
+
+const uint64_t *smem__os_beacon_word(const smem__os_obj *o)
+{
+    return &o->beacon;
 }
 
 int smem__os_beacon_lit(smem__os_obj *o, uint64_t id)

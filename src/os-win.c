@@ -576,6 +576,13 @@ int smem__os_lost(const smem__os_obj *o)
     return 0;
 }
 
+const int *smem__os_lost_word(const smem__os_obj *o)
+{
+    static const int never_lost = 0;
+    (void)o;
+    return &never_lost;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Waiting: a semaphore and a count of sleepers in the prefix               */
 
@@ -671,6 +678,11 @@ int smem__os_beacon_light(smem__os_obj *o, uint64_t id)
 uint64_t smem__os_beacon_id(const smem__os_obj *o)
 {
     return __atomic_load_n(&o->beacon_id, __ATOMIC_ACQUIRE);
+}
+
+const uint64_t *smem__os_beacon_word(const smem__os_obj *o)
+{
+    return &o->beacon_id;
 }
 
 int smem__os_beacon_lit(smem__os_obj *o, uint64_t id)

@@ -120,6 +120,11 @@ void smem__os_close(smem__os_obj *o);
  */
 int smem__os_lost(const smem__os_obj *o);
 
+/* The word behind smem__os_lost, for fast paths that keep it at hand: it
+ * becomes nonzero (atomically) when the mapping is lost, and stays valid
+ * for as long as the process runs. */
+const int *smem__os_lost_word(const smem__os_obj *o);
+
 /*
  * Waiting on a 32-bit word in the object's shared memory, across
  * processes.  smem__os_wait sleeps while *ADDR == EXPECTED, until a wake,
@@ -143,6 +148,8 @@ void smem__os_wake_all(smem__os_obj *o, uint32_t *addr);
  */
 int smem__os_beacon_light(smem__os_obj *o, uint64_t id);
 uint64_t smem__os_beacon_id(const smem__os_obj *o);
+/* The word behind smem__os_beacon_id, for fast paths (valid while O is). */
+const uint64_t *smem__os_beacon_word(const smem__os_obj *o);
 int smem__os_beacon_lit(smem__os_obj *o, uint64_t id);
 
 /*

@@ -339,6 +339,11 @@ int smem__region_lost(const smem_region *r)
     return smem__os_lost(r->obj);
 }
 
+const int *smem__region_lost_word(const smem_region *r)
+{
+    return smem__os_lost_word(r->obj);
+}
+
 int smem_region_check(const smem_region *r)
 {
     if (!r)

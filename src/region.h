@@ -53,4 +53,8 @@ int smem__region_rdonly(const smem_region *r);
  * SMEM_EBADREGION (os.h: smem__os_lost).  Cheap: one load. */
 int smem__region_lost(const smem_region *r);
 
+/* The word behind smem__region_lost, for handles that check it on every
+ * call (os.h: smem__os_lost_word); load it with smem__load_acquire_int. */
+const int *smem__region_lost_word(const smem_region *r);
+
 #endif

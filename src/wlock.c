@@ -24,7 +24,7 @@ int smem__wlock_new_id(smem__wlock *l, smem_region *r, uint64_t *id)
     return smem__os_beacon_light(smem__region_obj(r), n);
 }
 
-int smem__wlock_writer_id(smem__wlock *l, smem_region *r, uint64_t *id)
+int smem__wlock_new_writer_id(smem__wlock *l, smem_region *r, uint64_t *id)
 {
     smem__os_obj *obj = smem__region_obj(r);
     *id = smem__os_beacon_id(obj);

@@ -16,6 +16,8 @@
 
 #include "sharedmem.h"
 
+#include "atomics.h"
+
 #include <stdint.h>
 
 typedef struct smem__wlock {
@@ -32,8 +34,17 @@ int smem__wlock_new_id(smem__wlock *l, smem_region *r, uint64_t *id);
 
 /* The id under which this process writes through R: the one its open
  * took, or, in a child forked since, a new one of its own (taken at its
- * first write).  SMEM_EBADF for a read-only handle. */
-int smem__wlock_writer_id(smem__wlock *l, smem_region *r, uint64_t *id);
+ * first write).  SMEM_EBADF for a read-only handle.  LIT is R's beacon
+ * word (smem__os_beacon_word), which the handle keeps at hand: the fast
+ * path is one load. */
+int smem__wlock_new_writer_id(smem__wlock *l, smem_region *r, uint64_t *id);
+
+static inline int smem__wlock_writer_id(smem__wlock *l, smem_region *r, const uint64_t *lit,
+                                        uint64_t *id)
+{
+    *id = smem__load_acquire_u64(lit);
+    return *id != 0 ? 0 : smem__wlock_new_writer_id(l, r, id);
+}
 
 /* Takes the lock for ID, waiting up to R's open timeout: 0, 1 if it was
  * taken over from a dead owner (whose work may be half done), or
