@@ -96,17 +96,95 @@ static int format_local_time(int64_t secs, char *buf, size_t n)
     return 0;
 }
 
+/* ---------------------------------------------------------------------- */
+/* Names that are not usable regions                                      */
+
+/* The sizes of bad_words' WHAT and HOW, and of a STATE of ls and stat. */
+#define BAD_WHAT_MAX 256
+#define BAD_HOW_MAX (SMEM_NAME_MAX + 64)
+#define STATE_TEXT_MAX (BAD_WHAT_MAX + BAD_HOW_MAX + 8)
+
+/* What sits on a name that is not a usable region (SMEM_STATE_BAD). */
+enum bad_kind {
+    BAD_NONE,    /* a usable region */
+    BAD_DAMAGED, /* not a region, a damaged header, another layout version */
+    BAD_FOREIGN, /* another user's file: the library does not look inside */
+    BAD_SYMLINK, /* a symbolic link: never followed */
+    BAD_OTHER,   /* unusable for another reason: see info->error */
+};
+
+static enum bad_kind bad_kind(const smem_info *info)
+{
+    if (info->state != SMEM_STATE_BAD)
+        return BAD_NONE;
+    if (info->error == SMEM_EBADREGION || info->error == SMEM_EVERSION)
+        return BAD_DAMAGED;
+    if (info->error == SMEM_ELOOP)
+        return BAD_SYMLINK;
+    if (info->error == SMEM_EACCES && cli_os_has_uids() && !cli_os_is_mine(info->uid))
+        return BAD_FOREIGN;
+    return BAD_OTHER;
+}
+
+/* The key "problem" of --json: what bad_kind says, or NULL (null). */
+static const char *bad_key(enum bad_kind kind)
+{
+    switch (kind) {
+    case BAD_DAMAGED: return "damaged";
+    case BAD_FOREIGN: return "another_user";
+    case BAD_SYMLINK: return "symlink";
+    case BAD_OTHER: return "unusable";
+    case BAD_NONE: break;
+    }
+    return NULL;
+}
+
+/*
+ * Words for a name that is not a usable region: what it is into WHAT
+ * ("damaged", "another user's file (owner nobody, uid 65534)", "a symbolic
+ * link", or the error's message), and the way out into HOW ("" if the
+ * tool knows none).  Returns its bad_kind (BAD_NONE: nothing written).
+ */
+static enum bad_kind bad_words(const smem_info *info, char *what, size_t n, char *how,
+                               size_t hn)
+{
+    enum bad_kind kind = bad_kind(info);
+    char user[128];
+
+    how[0] = '\0';
+    if (kind == BAD_DAMAGED && info->error == SMEM_EVERSION)
+        snprintf(what, n, "damaged or of another layout version (%u)", info->layout);
+    else if (kind == BAD_DAMAGED)
+        snprintf(what, n, "damaged");
+    else if (kind == BAD_FOREIGN && cli_os_user_name(info->uid, user, sizeof user) == 0)
+        snprintf(what, n, "another user's file (owner %s, uid %u)", user, info->uid);
+    else if (kind == BAD_FOREIGN)
+        snprintf(what, n, "another user's file (owner uid %u)", info->uid);
+    else if (kind == BAD_SYMLINK)
+        snprintf(what, n, "a symbolic link");
+    else if (kind == BAD_OTHER)
+        snprintf(what, n, "%s", smem_strerror(info->error));
+    if (kind == BAD_DAMAGED)
+        snprintf(how, hn, "remove it with `sharedmem rm %s`", info->name);
+    return kind;
+}
+
+/* The STATE of ls and stat: "ready", ..., or "bad: " and what bad_words
+ * says, such as "bad: damaged: remove it with `sharedmem rm NAME`". */
 static void state_text(const smem_info *info, char *buf, size_t n)
 {
-    if (info->state == SMEM_STATE_BAD)
-        snprintf(buf, n, "bad: %s", smem_strerror(info->error));
-    else
+    char what[BAD_WHAT_MAX], how[BAD_HOW_MAX];
+
+    if (bad_words(info, what, sizeof what, how, sizeof how) == BAD_NONE)
         snprintf(buf, n, "%s", cli_state_name(info->state));
+    else
+        snprintf(buf, n, "bad: %s%s%s", what, how[0] ? ": " : "", how);
 }
 
 static void print_info_json(FILE *f, const smem_info *info)
 {
     char owner[128];
+    const char *problem;
 
     fputs("{\"name\":", f);
     cli_json_string(f, info->name);
@@ -123,6 +201,11 @@ static void print_info_json(FILE *f, const smem_info *info)
     fputs(",\"error\":", f);
     if (info->state == SMEM_STATE_BAD || info->error != 0)
         cli_json_string(f, smem_err_name(info->error));
+    else
+        fputs("null", f);
+    fputs(",\"problem\":", f);
+    if ((problem = bad_key(bad_kind(info))) != NULL)
+        cli_json_string(f, problem);
     else
         fputs("null", f);
     fprintf(f, ",\"uid\":%u", info->uid);
@@ -150,7 +233,7 @@ enum { COL_NAME, COL_SIZE, COL_KIND, COL_PERSIST, COL_INUSE, COL_STATE, COL_OWNE
        COL_ENTRIES, NCOLS };
 
 typedef struct ls_row {
-    char col[NCOLS][SMEM_NAME_MAX + 96];
+    char col[NCOLS][STATE_TEXT_MAX];
 } ls_row;
 
 static int run_ls(const cli_cmd *cmd, cli_args *a)
@@ -251,15 +334,19 @@ const cli_cmd cli_cmd_ls = {
         "\n"
         "A stale region has no user left and is not persistent, or its creator died\n"
         "while initialising it: the next open re-creates it, and `sharedmem gc`\n"
-        "removes it.  If there is no region, ls prints nothing.\n"
+        "removes it.  A name that is not a usable region shows what it is: \"bad:\n"
+        "damaged: remove it with `sharedmem rm NAME`\", \"bad: another user's file\n"
+        "(owner USER, uid N)\", \"bad: a symbolic link\", or \"bad:\" and the error.\n"
+        "If there is no region, ls prints nothing.\n"
         "\n"
         "With --json, prints a JSON array (\"[]\" if empty) of objects with the keys\n"
         "name, size (usable bytes), capacity (a value's capacity, a map's most\n"
         "entries, else 0), entries (a map's keys in use, else 0), max_value (a map's\n"
         "value size, else 0), kind, persistent, in_use, state, error (null, or the\n"
-        "code's name such as \"SMEM_EACCES\" for a bad region), uid, owner (user name\n"
-        "or null), mode (a string such as \"0600\"), created (seconds since 1970, 0 if\n"
-        "unknown) and layout (the header's layout version).",
+        "code's name such as \"SMEM_EACCES\" for a bad region), problem (null, or for\n"
+        "a bad region \"damaged\", \"another_user\", \"symlink\" or \"unusable\"), uid,\n"
+        "owner (user name or null), mode (a string such as \"0600\"), created (seconds\n"
+        "since 1970, 0 if unknown) and layout (the header's layout version).",
     .opts = ls_opts,
     .exit_status = "0  the list was printed (possibly empty)\n"
                    "1  the list could not be read\n"
@@ -290,7 +377,7 @@ static int run_stat(const cli_cmd *cmd, cli_args *a)
 {
     const char *name = a->pos[0];
     smem_info info;
-    char buf[160], owner[128];
+    char buf[STATE_TEXT_MAX], owner[128];
     int rc;
 
     if ((rc = cli_check_name(cmd, name)) != CLI_OK)
@@ -355,9 +442,11 @@ const cli_cmd cli_cmd_stat = {
         "(maps only: the largest value of a key), state, error (only for a bad\n"
         "region), persistent, in use, owner, mode, created and layout.\n"
         "\n"
-        "An object that exists but is not a usable region (damaged, made by another\n"
-        "layout version, another user's) is shown with the state \"bad: reason\";\n"
-        "that is not a failure.",
+        "An object that exists but is not a usable region is shown with the state\n"
+        "\"bad: reason\", which says what it is: \"bad: damaged: remove it with\n"
+        "`sharedmem rm NAME`\" (also for a region of another layout version),\n"
+        "\"bad: another user's file (owner USER, uid N)\", \"bad: a symbolic link\",\n"
+        "or \"bad:\" and the error.  That is not a failure.",
     .opts = stat_opts,
     .exit_status = "0  the details were printed\n"
                    "1  there is no such region, or it could not be inspected\n"
@@ -516,9 +605,10 @@ const cli_cmd cli_cmd_rm = {
 /* ---------------------------------------------------------------------- */
 /* gc                                                                     */
 
-enum { GC_DRY_RUN };
+enum { GC_DRY_RUN, GC_PREFIX };
 static const cli_opt gc_opts[] = {
     {"dry-run", 'n', NULL, "only print \"would remove NAME\" for each stale region"},
+    {"prefix", 0, "PREFIX", "only the regions whose names start with PREFIX"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -541,64 +631,127 @@ static int stat_one(const cli_cmd *cmd, const char *name, info_list *l)
     return CLI_OK;
 }
 
+/* Collects the NAMEs of the command line into *l; CLI_FAIL if one could
+ * not be inspected (reported; the others are collected). */
+static int stat_names(const cli_cmd *cmd, const cli_args *a, info_list *l)
+{
+    int k, status = CLI_OK;
+
+    memset(l, 0, sizeof *l);
+    for (k = 0; k < a->npos; k++)
+        if (stat_one(cmd, a->pos[k], l) != CLI_OK)
+            status = CLI_FAIL;
+    return status;
+}
+
+/* Keeps in *l only the regions whose names start with PREFIX. */
+static void keep_prefix(info_list *l, const char *prefix)
+{
+    size_t i, n = 0, len = strlen(prefix);
+
+    for (i = 0; i < l->n; i++)
+        if (strncmp(l->v[i].name, prefix, len) == 0)
+            l->v[n++] = l->v[i];
+    l->n = n;
+}
+
+typedef struct gc_run {
+    const cli_cmd *cmd;
+    int dry_run;
+    int listed;    /* the regions were listed, not named: one may vanish meanwhile */
+    int mine_only; /* neither NAMEs nor --prefix: other users' names are theirs */
+} gc_run;
+
+/* Reports a name that gc leaves because it cannot remove it; CLI_FAIL. */
+static int gc_left(const gc_run *g, const smem_info *info)
+{
+    char what[BAD_WHAT_MAX], how[BAD_HOW_MAX];
+
+    bad_words(info, what, sizeof what, how, sizeof how);
+    return cli_fail_name(g->cmd, info->name, "%s, not removed%s%s", what, how[0] ? ": " : "",
+                         how);
+}
+
+/* gc of one region: removes it if it is stale and ours, reports it if it
+ * is garbage that gc cannot remove.  CLI_OK or CLI_FAIL. */
+static int gc_one(const gc_run *g, const smem_info *info)
+{
+    int rc;
+
+    if (bad_kind(info) != BAD_NONE)
+        return g->mine_only && !cli_os_is_mine(info->uid) ? CLI_OK : gc_left(g, info);
+    /* Only stale regions that we may remove; smem_region_gc decides again
+     * under the lock, so a region that became busy is kept. */
+    if (info->state != SMEM_STATE_STALE || !cli_os_is_mine(info->uid))
+        return CLI_OK;
+    if (g->dry_run) {
+        printf("would remove %s\n", info->name);
+        return CLI_OK;
+    }
+    rc = smem_region_gc(info->name);
+    if (rc == 1)
+        printf("removed %s\n", info->name);
+    else if (rc < 0 && !(rc == SMEM_ENOENT && g->listed)) /* gone meanwhile */
+        return cli_fail(g->cmd, info->name, rc);
+    return CLI_OK;
+}
+
 static int run_gc(const cli_cmd *cmd, cli_args *a)
 {
+    gc_run g = {.cmd = cmd,
+                .dry_run = a->seen[GC_DRY_RUN] > 0,
+                .listed = a->npos == 0,
+                .mine_only = a->npos == 0 && !a->seen[GC_PREFIX]};
     info_list l;
     size_t i;
-    int rc, status = CLI_OK;
+    int k, rc, status = CLI_OK;
 
+    if (a->npos > 0 && a->seen[GC_PREFIX])
+        return cli_usage(cmd, "give NAMEs or --prefix, not both");
+    for (k = 0; k < a->npos; k++)
+        if ((rc = cli_check_name(cmd, a->pos[k])) != CLI_OK)
+            return rc;
     if (a->npos > 0) {
-        int k;
-        for (k = 0; k < a->npos; k++)
-            if ((rc = cli_check_name(cmd, a->pos[k])) != CLI_OK)
-                return rc;
-        memset(&l, 0, sizeof l);
-        for (k = 0; k < a->npos; k++)
-            if (stat_one(cmd, a->pos[k], &l) != CLI_OK)
-                status = CLI_FAIL;
-    } else {
-        rc = list_regions(&l);
-        if (rc < 0)
-            return cli_fail(cmd, NULL, rc);
+        status = stat_names(cmd, a, &l);
+    } else if ((rc = list_regions(&l)) < 0) {
+        return cli_fail(cmd, NULL, rc);
+    } else if (a->seen[GC_PREFIX]) {
+        keep_prefix(&l, a->value[GC_PREFIX]);
     }
-
-    for (i = 0; i < l.n; i++) {
-        const smem_info *info = &l.v[i];
-        /* Only stale regions that we may remove; smem_region_gc decides
-         * again under the lock, so a region that became busy is kept. */
-        if (info->state != SMEM_STATE_STALE || !cli_os_is_mine(info->uid))
-            continue;
-        if (a->seen[GC_DRY_RUN]) {
-            printf("would remove %s\n", info->name);
-            continue;
-        }
-        rc = smem_region_gc(info->name);
-        if (rc == 1)
-            printf("removed %s\n", info->name);
-        else if (rc < 0 && !(rc == SMEM_ENOENT && a->npos == 0)) /* gone meanwhile */
-            status = cli_fail(cmd, info->name, rc);
-    }
+    for (i = 0; i < l.n; i++)
+        if (gc_one(&g, &l.v[i]) != CLI_OK)
+            status = CLI_FAIL;
     free(l.v);
     return status;
 }
 
 const cli_cmd cli_cmd_gc = {
     .name = "gc",
-    .args = "[--dry-run] [NAME...]",
+    .args = "[--dry-run] [--prefix PREFIX | NAME...]",
     .summary = "remove stale regions",
     .description =
         "Removes your stale regions: those that are not persistent and whose users all\n"
         "exited or were killed, and those whose creator died while initialising them.\n"
         "Prints \"removed NAME\" for each.  The decision is taken again under the lock\n"
         "that openers take, so a region that someone is attaching to is kept.\n"
-        "Without NAME, looks at all your regions; with NAMEs, only at those (a NAME\n"
-        "that is not stale is left alone without an error).",
+        "Without NAME, looks at all your regions; with --prefix, only at those whose\n"
+        "names start with PREFIX; with NAMEs, only at those (a NAME that is not stale,\n"
+        "such as a live, held, persistent or initialising region, is left alone\n"
+        "without an error).\n"
+        "\n"
+        "A name that is not a usable region is garbage that gc cannot remove: gc\n"
+        "leaves it, says why on stderr (\"sharedmem: gc NAME: damaged, not removed:\n"
+        "remove it with `sharedmem rm NAME`\", \"another user's file (owner USER, uid\n"
+        "N), not removed\", \"a symbolic link, not removed\") and exits 1.  Without\n"
+        "NAME or --prefix, other users' names are not looked at: they are theirs.",
     .opts = gc_opts,
     .exit_status = "0  success (also when nothing was stale)\n"
-                   "1  a region could not be inspected or removed\n"
-                   "2  usage error",
+                   "1  a region could not be inspected or removed, or a name was left\n"
+                   "   because it is damaged, another user's or a symbolic link\n"
+                   "2  usage error (including NAMEs together with --prefix)",
     .example = "sharedmem gc --dry-run\n"
-               "sharedmem gc",
+               "sharedmem gc\n"
+               "sharedmem gc --prefix myapp-",
     .windows = "A region goes away with the last process that has it open, so none is\n"
                "ever stale and gc finds nothing to remove; it is there for scripts\n"
                "written for both systems.",
