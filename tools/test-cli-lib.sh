@@ -298,6 +298,8 @@ check_help() {
     expect_out "SIGINT" "watch --help says how it stops"
     run gc --help
     expect_out "--dry-run" "gc --help documents --dry-run"
+    expect_out "--prefix" "gc --help documents --prefix"
+    expect_out "remove it with \`sharedmem rm NAME\`" "gc --help says what to do with a damaged name"
     run map --help
     for o in --entries --value-size --persist --mode; do expect_out "$o" "map --help documents $o"; done
     run hold --help

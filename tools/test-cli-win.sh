@@ -16,6 +16,9 @@
 #   - stale regions and gc removing them: a region dies with its last
 #     user, so none is ever stale; checked instead: gc removes nothing;
 #   - owners and uids: Windows regions have no uid (OWNER is "-");
+#   - garbage on a name (a damaged header, a symbolic link, another user's
+#     file) and what gc, stat and ls say of it: those are planted as files
+#     in /dev/shm;
 #   - hold and watch stopped by SIGTERM or SIGHUP: a Windows program knows
 #     console events only; Wine turns SIGINT into Ctrl-C and dies of the
 #     others at once (a hard kill, checked as such);
@@ -185,9 +188,13 @@ if start_hold "$A" --create 64K --mode 0640; then
         "hold --create of a region of another size"
     check_kind_errors "$A"
 
-    run gc --dry-run
-    expect_rc 0 "gc --dry-run"
+    # --prefix: a test never collects regions that it did not make
+    run gc --dry-run --prefix "$P-"
+    expect_rc 0 "gc --dry-run --prefix"
     expect_no_out "$A" "gc --dry-run does not list a held region"
+    run gc --prefix "$P-"
+    expect_rc 0 "gc --prefix"
+    expect_quiet "gc --prefix of a held region"
     run gc "$A"
     expect_rc 0 "gc NAME of a held region"
     expect_quiet "gc NAME of a held region"

@@ -37,7 +37,10 @@ cleanup() {
         kill -9 "$p" 2>/dev/null
     done
     for f in "$SHM/smem.$P"-*; do
-        [ -e "$f" ] || continue
+        [ -e "$f" ] || [ -L "$f" ] || continue
+        if [ ! -L "$f" ] && [ "$(stat -c %u "$f")" != "$(id -u)" ]; then
+            chown "$(id -u)" "$f" # another user's file that the test made
+        fi
         "$BIN" rm "${f#"$SHM"/smem.}" 2>/dev/null || rm -f "$f"
     done
     rm -rf "$TMP"
@@ -58,6 +61,51 @@ expect_no_file() {
 # what the shared checks call: here, the region's file
 expect_region() { expect_file "$@"; }
 expect_no_region() { expect_no_file "$@"; }
+
+# make_stale NAME: a region of 4096 bytes whose only user was killed.
+make_stale() {
+    start_hold "$1" --create 4096 || return 1
+    kill -9 "$HPID"
+    wait "$HPID" 2>/dev/null
+    return 0
+}
+
+# file_sum NAME: the checksum and size of the region's file; for a symbolic
+# link, where it points.
+file_sum() {
+    if [ -L "$SHM/smem.$1" ]; then readlink "$SHM/smem.$1"; else cksum <"$SHM/smem.$1"; fi
+}
+
+# expect_left NAME SUM WHAT: the region's file is still there, unchanged.
+expect_left() {
+    if [ -e "$SHM/smem.$1" ] || [ -L "$SHM/smem.$1" ]; then
+        if [ "$(file_sum "$1")" = "$2" ]; then pass; else fail "$3: $SHM/smem.$1 was changed"; fi
+    else
+        fail "$3: $SHM/smem.$1 should be left"
+    fi
+}
+
+# expect_gc_reports LINE1 LINE2 LINE3 WHAT: the last gc exited 1 and its
+# stderr is exactly these lines, in any order (an empty LINE3: two lines).
+expect_gc_reports() {
+    expect_rc 1 "$4"
+    n=0
+    for line in "$1" "$2" "$3"; do
+        [ -n "$line" ] || continue
+        n=$((n + 1))
+        if has_line "$TMP/err" "$line"; then pass; else fail "$4: stderr lacks '$line'"; fi
+    done
+    if [ "$(wc -l <"$TMP/err")" -eq "$n" ]; then pass; else
+        fail "$4: stderr should have $n lines, one for each name left"; fi
+}
+
+# expect_gc_left NAME LINE SUM WHAT: gc NAME leaves NAME, saying LINE, and exits 1.
+expect_gc_left() {
+    run gc "$1"
+    expect_rc 1 "$4: gc NAME"
+    expect_err_line "$2" "$4: gc NAME"
+    expect_left "$1" "$3" "$4: gc NAME"
+}
 
 check_help
 check_usage_errors
@@ -440,13 +488,104 @@ if [ -w /dev/full ]; then
 fi
 
 # ---------------------------------------------------------------------------
+# garbage that gc cannot remove
+
+# check_gc_garbage: a damaged region, a symbolic link and (as root, if the
+# user nobody exists) another user's file, each on a name of this test.
+# gc leaves each, says why and exits 1; stat, ls and --json say what each
+# is; a stale region beside them is still removed.
+check_gc_garbage() {
+    D="$P-bad" L="$P-link" F="$P-foreign"
+
+    run create "$D" 4096 --persist
+    expect_rc 0 "create of the region to damage"
+    printf 'not a sharedmem header: garbage!' |
+        dd of="$SHM/smem.$D" bs=32 count=1 conv=notrunc 2>/dev/null
+    dsum=$(file_sum "$D")
+    dline="sharedmem: gc $D: damaged, not removed: remove it with \`sharedmem rm $D\`"
+    run stat "$D"
+    expect_rc 0 "stat of a damaged region"
+    expect_field state "bad: damaged: remove it with \`sharedmem rm $D\`" \
+        "stat says that a damaged region is damaged"
+    expect_field error SMEM_EBADREGION "stat of a damaged region"
+    run stat "$D" --json
+    expect_json "$TMP/out" "$D" "stat --json of a damaged region" '"state":"bad"' \
+        '"error":"SMEM_EBADREGION"' '"problem":"damaged"'
+    run ls
+    if grep -F -e "$D " "$TMP/out" | grep -q -F -e "bad: damaged: remove it with \`sharedmem rm $D\`"
+    then pass; else fail "ls says that a damaged region is damaged"; fi
+    expect_gc_left "$D" "$dline" "$dsum" "a damaged region"
+
+    echo "the target of a link" >"$TMP/target"
+    ln -s "$TMP/target" "$SHM/smem.$L"
+    lsum=$(file_sum "$L")
+    lline="sharedmem: gc $L: a symbolic link, not removed"
+    run stat "$L"
+    expect_rc 0 "stat of a symbolic link"
+    expect_field state "bad: a symbolic link" "stat says that a symbolic link is one"
+    run stat "$L" --json
+    expect_json "$TMP/out" "$L" "stat --json of a symbolic link" '"state":"bad"' \
+        '"problem":"symlink"'
+    expect_gc_left "$L" "$lline" "$lsum" "a symbolic link"
+    if [ "$(cat "$TMP/target")" = "the target of a link" ]; then pass; else
+        fail "gc leaves the target of a symbolic link alone"; fi
+
+    fline="" nobody=$(id -u nobody 2>/dev/null)
+    if [ "$ME_UID" != 0 ] || [ -z "$nobody" ]; then
+        echo "NOTE: not root, or no user nobody: another user's file is not tried"
+    else
+        run create "$F" 4096 --persist
+        chown nobody "$SHM/smem.$F"
+        fsum=$(file_sum "$F")
+        fwhat="another user's file (owner nobody, uid $nobody)"
+        fline="sharedmem: gc $F: $fwhat, not removed"
+        run stat "$F"
+        expect_rc 0 "stat of another user's file"
+        expect_field state "bad: $fwhat" "stat names the owner of another user's file"
+        run stat "$F" --json
+        expect_json "$TMP/out" "$F" "stat --json of another user's file" '"state":"bad"' \
+            '"error":"SMEM_EACCES"' '"problem":"another_user"' "\"uid\":$nobody,"
+        run ls
+        expect_no_out "$F" "ls without --all does not list another user's file"
+        run ls --all
+        if grep -F -e "$F " "$TMP/out" | grep -q -F -e "bad: $fwhat"; then pass; else
+            fail "ls --all names the owner of another user's file"; fi
+        expect_gc_left "$F" "$fline" "$fsum" "another user's file"
+    fi
+
+    # all at once, beside a stale region: each is reported, the stale one goes
+    if make_stale "$S"; then
+        run gc --dry-run --prefix "$P-"
+        expect_gc_reports "$dline" "$lline" "$fline" "gc --dry-run --prefix with garbage"
+        expect_out "would remove $S" "gc --dry-run lists a stale region beside garbage"
+        run gc --prefix "$P-"
+        expect_gc_reports "$dline" "$lline" "$fline" "gc --prefix with garbage"
+        expect_out "removed $S" "gc removes a stale region beside garbage"
+        expect_no_file "$S" "gc removes a stale region beside garbage"
+    fi
+    expect_left "$D" "$dsum" "gc --prefix"
+    expect_left "$L" "$lsum" "gc --prefix"
+
+    # the way out that gc gives works
+    run rm "$D"
+    expect_rc 0 "rm of a damaged region"
+    expect_no_file "$D" "rm removes a damaged region"
+    rm -f "$SHM/smem.$L"
+    if [ -n "$fline" ]; then
+        chown "$ME_UID" "$SHM/smem.$F"
+        run rm "$F"
+    fi
+}
+
+# ---------------------------------------------------------------------------
 # gc
 
+# Every gc here is given --prefix "$P-" or names: a test never collects
+# regions that it did not make.
 S="$P-s"   # stale: its holder is killed
+O="$P-o"   # stale too, outside the prefix "$P-s"
 K="$P-k2"  # held: gc must keep it
-if start_hold "$S" --create 4096; then
-    kill -9 "$HPID"
-    wait "$HPID" 2>/dev/null
+if make_stale "$S" && make_stale "$O"; then
     expect_file "$S" "a killed holder leaves the file"
     run stat "$S"
     expect_rc 0 "stat of a stale region"
@@ -455,19 +594,27 @@ if start_hold "$S" --create 4096; then
 
     if start_hold "$K" --create 4096; then
         KPID=$HPID
-        run gc --dry-run
-        expect_rc 0 "gc --dry-run"
+        run gc --dry-run --prefix "$P-"
+        expect_rc 0 "gc --dry-run --prefix"
         expect_out "would remove $S" "gc --dry-run lists the stale region"
+        expect_out "would remove $O" "gc --dry-run lists every stale region of the prefix"
         expect_no_out "$K" "gc --dry-run does not list a held region"
         expect_no_out "$A" "gc --dry-run does not list a persistent region"
         expect_file "$S" "gc --dry-run removes nothing"
 
-        run gc
-        expect_rc 0 "gc"
-        expect_out "removed $S" "gc reports the stale region"
+        run gc --prefix "$P-s"
+        expect_rc 0 "gc --prefix"
+        expect_out "removed $S" "gc --prefix removes the stale region of the prefix"
+        expect_no_out "$O" "gc --prefix leaves the names outside the prefix"
+        expect_no_file "$S" "gc --prefix removes the stale region"
+        expect_file "$O" "gc --prefix keeps a stale region outside the prefix"
+
+        run gc --prefix "$P-"
+        expect_rc 0 "gc --prefix of the whole test"
+        expect_out "removed $O" "gc reports the stale region"
         expect_no_out "$K" "gc keeps a held region"
         expect_no_out "$A" "gc keeps a persistent region"
-        expect_no_file "$S" "gc removes the stale region"
+        expect_no_file "$O" "gc removes the stale region"
         expect_file "$K" "gc keeps the held region's file"
         expect_file "$A" "gc keeps the persistent region's file"
         run stat "$K"
@@ -475,6 +622,7 @@ if start_hold "$S" --create 4096; then
 
         run gc "$K"
         expect_rc 0 "gc NAME of a held region"
+        expect_quiet "gc NAME of a held region"
         expect_file "$K" "gc NAME keeps a held region"
 
         HPID=$KPID
@@ -485,6 +633,10 @@ fi
 run gc "$P-missing"
 expect_rc 1 "gc of a missing region"
 expect_err_line "sharedmem: gc $P-missing: no such region" "gc of a missing region"
+run gc --prefix "$P-" "$A"
+expect_usage "gc with both --prefix and NAME"
+
+check_gc_garbage
 
 # ---------------------------------------------------------------------------
 # the persistent region is removed last
