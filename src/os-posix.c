@@ -554,12 +554,14 @@ int smem__os_reset(smem__os_obj *o, uint64_t total, unsigned mode)
  * The handler only reads the guard list, so guards are never freed: one
  * whose mapping is gone is marked free (base 0) and reused by a later
  * mapping.  The list only grows at its head, with a release store, so the
- * handler always walks whole nodes.
+ * handler always walks whole nodes.  A reader may look at a guard while
+ * it is being reused, so its fields are read and written atomically; the
+ * release store of base orders len and prot before it.
  */
 struct guard {
-    uintptr_t base;  /* start of the mapping; 0 while the guard is free (atomic) */
-    size_t len;      /* set before base is published */
-    int prot;
+    uintptr_t base;  /* start of the mapping; 0 while free, 1 while claimed (atomic) */
+    size_t len;      /* set before base is published (atomic: read unlocked) */
+    int prot;        /* likewise */
     int lost;        /* 1 once the mapping was replaced by zero pages (atomic) */
     guard *next;
 };
@@ -572,7 +574,7 @@ static guard *guard_of(uintptr_t addr)
 {
     for (guard *g = __atomic_load_n(&guards, __ATOMIC_ACQUIRE); g; g = g->next) {
         uintptr_t base = __atomic_load_n(&g->base, __ATOMIC_ACQUIRE);
-        if (base != 0 && addr - base < g->len)
+        if (base > 1 && addr - base < __atomic_load_n(&g->len, __ATOMIC_RELAXED))
             return g;
     }
     return NULL;
@@ -602,8 +604,10 @@ static void on_sigbus(int sig, siginfo_t *info, void *ctx)
          * the new pages has come through the mmap's TLB shootdown, which
          * orders it after the store. */
         __atomic_store_n(&g->lost, 1, __ATOMIC_SEQ_CST);
-        void *p = mmap((void *)g->base, g->len, g->prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
-                       -1, 0);
+        void *p = mmap((void *)__atomic_load_n(&g->base, __ATOMIC_RELAXED),
+                       __atomic_load_n(&g->len, __ATOMIC_RELAXED),
+                       __atomic_load_n(&g->prot, __ATOMIC_RELAXED),
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
         if (p != MAP_FAILED) {
             errno = saved;
             return;
@@ -633,8 +637,8 @@ static guard *guard_take(void *base, size_t len, int prot)
          * fill it in and publish the real base. */
         if (__atomic_compare_exchange_n(&g->base, &free_base, 1, 0, __ATOMIC_ACQUIRE,
                                         __ATOMIC_RELAXED)) {
-            g->len = len;
-            g->prot = prot;
+            __atomic_store_n(&g->len, len, __ATOMIC_RELAXED);
+            __atomic_store_n(&g->prot, prot, __ATOMIC_RELAXED);
             __atomic_store_n(&g->lost, 0, __ATOMIC_RELAXED);
             __atomic_store_n(&g->base, (uintptr_t)base, __ATOMIC_RELEASE);
             return g;
