@@ -138,17 +138,18 @@ struct smem_map {
     size_t max_entries, max_value;
     uint64_t seed;
     geometry g;
-    const int *lost; /* smem__region_lost_word: one load per call */
+    const uint64_t *tail; /* smem__region_tail: one load per call */
     const uint64_t *lit; /* the beacon word (smem__wlock_writer_id) */
     int rdonly;      /* opened SMEM_RDONLY */
 };
 
 /* RC, or SMEM_EBADREGION if the region's file was shrunk under the handle
- * (its memory reads as zeros since: see smem__region_lost).  Checked after
- * the memory was touched, so that nothing read from the zeros escapes. */
+ * (its memory reads as zeros since: see smem__region_shrunk).  Checked
+ * after the memory was touched, so that nothing read from the zeros
+ * escapes. */
 static int unless_lost(const smem_map *m, int rc)
 {
-    return smem__load_acquire_int(m->lost) ? SMEM_EBADREGION : rc;
+    return smem__region_shrunk(m->tail) ? SMEM_EBADREGION : rc;
 }
 
 /* What a chain walk is looking for, computed once per call. */
@@ -360,7 +361,7 @@ static int read_consistent(smem_map *m, attempt_fn attempt, void *arg)
             int rc = attempt(m, arg);
             if (rc != READ_RETRY)
                 return rc;
-            if (smem__os_now_ns() > deadline || smem__load_acquire_int(m->lost))
+            if (smem__os_now_ns() > deadline || smem__region_shrunk(m->tail))
                 return SMEM_EAGAIN;
             smem__os_wait(smem__region_obj(m->region), &m->hdr->changes, c, 100000);
         }
@@ -847,7 +848,7 @@ static int write_key(smem_map *m, const char *key, change *c)
     }
     if (m->rdonly)
         return SMEM_EBADF;
-    if (smem__load_acquire_int(m->lost))
+    if (smem__region_shrunk(m->tail))
         return SMEM_EBADREGION;
     lookup k;
     lookup_init(m, key, klen, &k);
@@ -951,7 +952,7 @@ static int wait_for_change(smem_map *m, const char *key, uint64_t seen, int time
             smem__store_seq_cst_u32(&h->sleepers, 1);
         if (smem__load_seq_cst_u32(&h->changes) != c)
             continue;
-        if (smem__load_acquire_int(m->lost))
+        if (smem__region_shrunk(m->tail))
             return SMEM_EBADREGION;
         int64_t left = deadline - smem__os_now_ns();
         if (left <= 0)
@@ -1123,7 +1124,7 @@ int smem__map_figures_in(const void *mhdr, uint64_t data_size, size_t *max_entri
 static int adopt_layout(smem_map *m, size_t max_entries, size_t max_value)
 {
     m->hdr = smem_region_data(m->region);
-    m->lost = smem__region_lost_word(m->region);
+    m->tail = smem__region_tail(m->region);
     m->lit = smem__os_beacon_word(smem__region_obj(m->region));
     m->rdonly = smem__region_rdonly(m->region);
     uint64_t entries = smem__load_relaxed_u64(&m->hdr->max_entries);

@@ -545,11 +545,11 @@ int smem__os_reset(smem__os_obj *o, uint64_t total, unsigned mode)
  * size before each access cannot help (the file may shrink just after),
  * so every mapping has a guard, and a SIGBUS handler that finds the guard
  * of the faulting address maps anonymous zero pages over the whole
- * mapping and marks it lost: the access that faulted is retried on the
- * zeros and completes, and the library sees smem__os_lost() and gives
- * SMEM_EBADREGION for every later call on the handle.  A fault anywhere
- * else goes to the handler that was installed before ours, or kills the
- * process as it would have without us.
+ * mapping: the access that faulted is retried on the zeros and completes,
+ * and the region layer finds zeros where its tail should be (region.h)
+ * and gives SMEM_EBADREGION for every later call on the handle.  A fault
+ * anywhere else goes to the handler that was installed before ours, or
+ * kills the process as it would have without us.
  *
  * The handler only reads the guard list, so guards are never freed: one
  * whose mapping is gone is marked free (base 0) and reused by a later
@@ -562,7 +562,6 @@ struct guard {
     uintptr_t base;  /* start of the mapping; 0 while free, 1 while claimed (atomic) */
     size_t len;      /* set before base is published (atomic: read unlocked) */
     int prot;        /* likewise */
-    int lost;        /* 1 once the mapping was replaced by zero pages (atomic) */
     guard *next;
 };
 
@@ -600,10 +599,6 @@ static void on_sigbus(int sig, siginfo_t *info, void *ctx)
     int saved = errno;
     guard *g = guard_of((uintptr_t)info->si_addr);
     if (g) {
-        /* Lost first, then the zero pages: a thread that reads zeros from
-         * the new pages has come through the mmap's TLB shootdown, which
-         * orders it after the store. */
-        __atomic_store_n(&g->lost, 1, __ATOMIC_SEQ_CST);
         void *p = mmap((void *)__atomic_load_n(&g->base, __ATOMIC_RELAXED),
                        __atomic_load_n(&g->len, __ATOMIC_RELAXED),
                        __atomic_load_n(&g->prot, __ATOMIC_RELAXED),
@@ -639,7 +634,6 @@ static guard *guard_take(void *base, size_t len, int prot)
                                         __ATOMIC_RELAXED)) {
             __atomic_store_n(&g->len, len, __ATOMIC_RELAXED);
             __atomic_store_n(&g->prot, prot, __ATOMIC_RELAXED);
-            __atomic_store_n(&g->lost, 0, __ATOMIC_RELAXED);
             __atomic_store_n(&g->base, (uintptr_t)base, __ATOMIC_RELEASE);
             return g;
         }
@@ -684,17 +678,6 @@ void smem__os_unmap(void *addr, uint64_t total)
     if (g)
         __atomic_store_n(&g->base, 0, __ATOMIC_RELEASE); /* before the pages go */
     munmap(addr, (size_t)total);
-}
-
-int smem__os_lost(const smem__os_obj *o)
-{
-    return __atomic_load_n(smem__os_lost_word(o), __ATOMIC_ACQUIRE);
-}
-
-const int *smem__os_lost_word(const smem__os_obj *o)
-{
-    static const int never_lost = 0;
-    return o->guard ? &o->guard->lost : &never_lost;
 }
 
 int smem__os_unlink(smem__os_obj *o)
@@ -804,7 +787,17 @@ static int peek_users(const char *lock_path)
 }
 
 /* Reads the start of the region's file at PATH into BUF. */
-static int peek_file(const char *path, smem__os_stat *st, void *buf, size_t len)
+/* Reads LEN bytes at OFF of FD; fewer at the end of the file. */
+static int read_at(int fd, void *buf, size_t len, off_t off)
+{
+    ssize_t n;
+    do
+        n = pread(fd, buf, len, off); /* not a mapping: a shrunk file cannot fault */
+    while (n < 0 && errno == EINTR);
+    return n < 0 ? -errno : 0;
+}
+
+static int peek_file(const char *path, smem__os_stat *st, void *buf, size_t len, uint64_t *end)
 {
     int fd = open(path, O_RDONLY | OPEN_FLAGS);
     if (fd < 0)
@@ -815,19 +808,15 @@ static int peek_file(const char *path, smem__os_stat *st, void *buf, size_t len)
         fill_stat(st, &sb);
         rc = check_ours(&sb);
     }
-    if (rc == 0) {
-        ssize_t n;
-        do
-            n = pread(fd, buf, len, 0); /* not a mapping: a shrunk file cannot fault */
-        while (n < 0 && errno == EINTR);
-        if (n < 0)
-            rc = -errno;
-    }
+    if (rc == 0)
+        rc = read_at(fd, buf, len, 0);
+    if (rc == 0 && sb.st_size >= (off_t)sizeof *end)
+        rc = read_at(fd, end, sizeof *end, sb.st_size - (off_t)sizeof *end);
     close(fd);
     return rc;
 }
 
-int smem__os_peek(const char *name, smem__os_stat *st, void *buf, size_t len)
+int smem__os_peek(const char *name, smem__os_stat *st, void *buf, size_t len, uint64_t *end)
 {
     char path[sizeof ((smem__os_obj *)0)->path];
     char lock_path[sizeof ((smem__os_obj *)0)->lock_path];
@@ -835,6 +824,7 @@ int smem__os_peek(const char *name, smem__os_stat *st, void *buf, size_t len)
     object_path(lock_path, sizeof lock_path, LOCK_PREFIX, name);
     memset(st, 0, sizeof *st);
     memset(buf, 0, len);
+    *end = 0;
 
     struct stat sb;
     if (lstat(path, &sb) < 0)
@@ -844,7 +834,7 @@ int smem__os_peek(const char *name, smem__os_stat *st, void *buf, size_t len)
         return SMEM_ELOOP;
     int rc = check_ours(&sb);
     if (rc == 0)
-        rc = peek_file(path, st, buf, len);
+        rc = peek_file(path, st, buf, len, end);
     if (rc < 0)
         return rc;
     int others = peek_users(lock_path);

@@ -570,19 +570,6 @@ void smem__os_close(smem__os_obj *o)
     free(o);
 }
 
-int smem__os_lost(const smem__os_obj *o)
-{
-    (void)o; /* a section keeps its size for as long as it exists */
-    return 0;
-}
-
-const int *smem__os_lost_word(const smem__os_obj *o)
-{
-    static const int never_lost = 0;
-    (void)o;
-    return &never_lost;
-}
-
 /* ------------------------------------------------------------------------ */
 /* Waiting: a semaphore and a count of sleepers in the prefix               */
 
@@ -717,10 +704,11 @@ static int users_of(const WCHAR *base)
     return others;
 }
 
-int smem__os_peek(const char *name, smem__os_stat *st, void *buf, size_t len)
+int smem__os_peek(const char *name, smem__os_stat *st, void *buf, size_t len, uint64_t *end)
 {
     memset(st, 0, sizeof *st);
     memset(buf, 0, len);
+    *end = 0;
     int rc;
     if (!user_only(&rc))
         return rc;
@@ -739,6 +727,8 @@ int smem__os_peek(const char *name, smem__os_stat *st, void *buf, size_t len)
         st->mode = view->mode & 0777;
         st->others = users_of(wname);
         memcpy(buf, (char *)view + PREFIX_SIZE, len < total ? len : (size_t)total);
+        if (total >= sizeof *end)
+            memcpy(end, (char *)view + PREFIX_SIZE + total - sizeof *end, sizeof *end);
         UnmapViewOfFile(view);
     }
     CloseHandle(h);

@@ -91,7 +91,11 @@ int smem__os_attach(smem__os_obj *o);
  */
 int smem__os_reset(smem__os_obj *o, uint64_t total, unsigned mode);
 
-/* Maps the first TOTAL bytes, shared, read-only if RDONLY. */
+/* Maps the first TOTAL bytes, shared, read-only if RDONLY.  If another
+ * process shrinks the object under the mapping, touching a page beyond its
+ * new end maps zeros over the whole mapping instead of killing the process
+ * with SIGBUS; what is left of a partial last page reads as zeros anyway.
+ * The region layer notices the zeros in its tail (region.h). */
 int smem__os_map(smem__os_obj *o, uint64_t total, int rdonly, void **addr);
 void smem__os_unmap(void *addr, uint64_t total);
 
@@ -110,20 +114,6 @@ int smem__os_unlink(smem__os_obj *o);
  * go of in the child; every call on it then fails with SMEM_EBADF.
  */
 void smem__os_close(smem__os_obj *o);
-
-/*
- * 1 if the mapping of O was lost: another process shrank the object under
- * it, and its pages now read as zeros (writes to them go nowhere), instead
- * of faulting.  Every later access is safe but meaningless, so callers
- * check this after they touched the memory and give SMEM_EBADREGION.
- * Cheap: one load.
- */
-int smem__os_lost(const smem__os_obj *o);
-
-/* The word behind smem__os_lost, for fast paths that keep it at hand: it
- * becomes nonzero (atomically) when the mapping is lost, and stays valid
- * for as long as the process runs. */
-const int *smem__os_lost_word(const smem__os_obj *o);
 
 /*
  * Waiting on a 32-bit word in the object's shared memory, across
@@ -153,13 +143,13 @@ const uint64_t *smem__os_beacon_word(const smem__os_obj *o);
 int smem__os_beacon_lit(smem__os_obj *o, uint64_t id);
 
 /*
- * Looks at the object NAME without locking or changing it: fills *st and
+ * Looks at the object NAME without locking or changing it: fills *st,
  * reads up to LEN bytes from its start into BUF (the rest of BUF is
- * zeroed).  Fails with SMEM_ENOENT if missing; for an object that exists but
+ * zeroed) and its last 8 bytes into *END (0 if it is shorter).  Fails with SMEM_ENOENT if missing; for an object that exists but
  * cannot be read as ours (another user's, a symbolic link, not a regular
  * file) it fills what it can of *st and returns the reason.
  */
-int smem__os_peek(const char *name, smem__os_stat *st, void *buf, size_t len);
+int smem__os_peek(const char *name, smem__os_stat *st, void *buf, size_t len, uint64_t *end);
 
 /* Calls FN with the region name of every object that looks like a region,
  * until FN returns nonzero.  Returns 0 or an error. */

@@ -57,6 +57,18 @@ static uint64_t hdr_check(const smem__hdr *h)
     return x;
 }
 
+/* The bytes of the object of a region of DATA_SIZE usable bytes: header,
+ * data, padding to 8 bytes, tail.  DATA_SIZE is at most SMEM_SIZE_MAX. */
+static uint64_t object_size(uint64_t data_size)
+{
+    return SMEM__HDR_SIZE + ((data_size + 7) & ~UINT64_C(7)) + SMEM__TAIL_SIZE;
+}
+
+static uint64_t *tail_of(void *base, uint64_t data_size)
+{
+    return (uint64_t *)((char *)base + object_size(data_size) - SMEM__TAIL_SIZE);
+}
+
 static int is_zero(const void *p, size_t n)
 {
     const unsigned char *b = p;
@@ -98,7 +110,7 @@ static int look_at(const smem__hdr *h, uint64_t objsize)
     if (h->hdr_size != SMEM__HDR_SIZE || h->check != hdr_check(h))
         return SMEM_EBADREGION;
     if (h->data_size == 0 || h->data_size > SMEM_SIZE_MAX ||
-        h->data_size != objsize - SMEM__HDR_SIZE)
+        object_size(h->data_size) != objsize)
         return SMEM_EBADREGION;
     if (h->kind < SMEM_KIND_REGION || h->kind > SMEM_KIND_MAP)
         return SMEM_EBADREGION;
@@ -118,8 +130,9 @@ static int is_stale(int look, const smem__hdr *h, const smem__os_stat *st)
     return look == LOOK_UNFINISHED || !(h->flags & SMEM__HDR_PERSIST) || !st->lasting;
 }
 
-/* Gate held: maps the object as it is and judges its header.  On
- * LOOK_READY or LOOK_UNFINISHED with a mapping, r->base/total are set. */
+/* Gate held: maps the object as it is and judges its header and, if it
+ * is ready, its tail.  On LOOK_READY or LOOK_UNFINISHED with a mapping,
+ * r->base/total are set. */
 static int load_header(smem_region *r, const smem__os_stat *st, int rdonly, smem__hdr *h)
 {
     memset(h, 0, sizeof *h);
@@ -132,7 +145,10 @@ static int load_header(smem_region *r, const smem__os_stat *st, int rdonly, smem
         return rc;
     r->total = st->size;
     copy_header(h, r->base);
-    return look_at(h, st->size);
+    int look = look_at(h, st->size);
+    if (look == LOOK_READY && smem__region_shrunk(tail_of(r->base, h->data_size)))
+        return SMEM_EBADREGION;
+    return look;
 }
 
 static void unmap(smem_region *r)
@@ -164,7 +180,7 @@ static int attach_existing(smem_region *r, const smem__hdr *h, size_t size, enum
  * name is removed, so nothing is left behind. */
 static int create(smem_region *r, size_t size, enum smem_kind kind, const smem_opts *o)
 {
-    uint64_t total = SMEM__HDR_SIZE + (uint64_t)size;
+    uint64_t total = object_size(size);
     unsigned mode = o->mode ? o->mode : DEFAULT_MODE;
     int rc = smem__os_attach(r->obj); /* first, so that stat shows "initialising" */
     if (rc == 0)
@@ -187,6 +203,7 @@ static int create(smem_region *r, size_t size, enum smem_kind kind, const smem_o
     h->flags = (o->flags & SMEM_PERSIST) ? SMEM__HDR_PERSIST : 0;
     h->created = smem__os_wall_seconds();
     h->check = hdr_check(h);
+    smem__store_relaxed_u64(tail_of(r->base, size), SMEM__TAIL_MAGIC);
 
     void *data = (char *)r->base + SMEM__HDR_SIZE;
     if (o->init && o->init(data, size, o->init_arg) != 0) {
@@ -194,7 +211,7 @@ static int create(smem_region *r, size_t size, enum smem_kind kind, const smem_o
         smem__os_unlink(r->obj);
         return SMEM_ECANCELED;
     }
-    /* Release: everything written above (header and init's data) is
+    /* Release: everything written above (header, tail, init's data) is
      * visible to whoever reads READY with acquire ordering. */
     smem__store_release_u32(&h->state, SMEM__STATE_READY);
 
@@ -334,21 +351,16 @@ int smem__region_rdonly(const smem_region *r)
     return r->rdonly;
 }
 
-int smem__region_lost(const smem_region *r)
+const uint64_t *smem__region_tail(const smem_region *r)
 {
-    return smem__os_lost(r->obj);
-}
-
-const int *smem__region_lost_word(const smem_region *r)
-{
-    return smem__os_lost_word(r->obj);
+    return tail_of(r->base, r->size);
 }
 
 int smem_region_check(const smem_region *r)
 {
     if (!r)
         return SMEM_EINVAL;
-    return smem__region_lost(r) ? SMEM_EBADREGION : 0;
+    return smem__region_shrunk(smem__region_tail(r)) ? SMEM_EBADREGION : 0;
 }
 
 void smem_region_close(smem_region *r)
@@ -439,15 +451,21 @@ int smem_region_stat(const char *name, smem_info *info)
         uint64_t data[16]; /* the start of the data: a kind's own header */
     } peek;
     smem__hdr h;
-    rc = smem__os_peek(name, &st, &peek, sizeof peek);
+    uint64_t tail;
+    rc = smem__os_peek(name, &st, &peek, sizeof peek, &tail);
     h = peek.h;
     if (rc == SMEM_ENOENT)
         return rc;
     info->uid = st.uid;
     info->mode = st.mode;
     info->in_use = st.others;
-    info->size = st.size > SMEM__HDR_SIZE ? (size_t)(st.size - SMEM__HDR_SIZE) : 0;
+    /* What the file has room for; a header that was written says better. */
+    info->size = st.size > SMEM__HDR_SIZE + SMEM__TAIL_SIZE
+                     ? (size_t)(st.size - SMEM__HDR_SIZE - SMEM__TAIL_SIZE)
+                     : 0;
     int look = rc < 0 ? rc : look_at(&h, st.size);
+    if (look == LOOK_READY && tail != SMEM__TAIL_MAGIC)
+        look = SMEM_EBADREGION;
     if (look < 0) {
         info->state = SMEM_STATE_BAD;
         info->error = look;
@@ -457,6 +475,7 @@ int smem_region_stat(const char *name, smem_info *info)
     }
     if (h.magic == SMEM__MAGIC) { /* a header was written: it is checked */
         info->kind = (enum smem_kind)h.kind;
+        info->size = (size_t)h.data_size;
         info->layout = h.layout;
         info->persistent = (h.flags & SMEM__HDR_PERSIST) != 0;
         info->created = h.created;

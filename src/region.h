@@ -2,20 +2,29 @@
  * The region layer's internals, shared with the layers built on it.
  *
  * Every region starts with this 128-byte header; the usable bytes follow
- * it.  The first 16 bytes (magic, layout, header size) keep their meaning
- * in every layout version, so any version can recognise a region made by
+ * it, then, 8-byte aligned, the tail: the object's last 8 bytes, which
+ * hold SMEM__TAIL_MAGIC for as long as the object has its full size.
+ * The first 16 bytes (magic, layout, header size) keep their meaning in
+ * every layout version, so any version can recognise a region made by
  * another one and refuse it with SMEM_EVERSION instead of misreading it.
+ *
+ * Layout 2 added the tail, and moved the locks to a lock file beside the
+ * region (os-posix.c): a library of layout 1 would neither see nor take
+ * them, so it must not open these regions.
  */
 #ifndef SMEM_REGION_H
 #define SMEM_REGION_H
 
 #include "sharedmem.h"
+#include "atomics.h"
 
 #include <stdint.h>
 
 #define SMEM__MAGIC UINT64_C(0x4e4745524d454d53) /* "SMEMREGN" on little-endian */
-#define SMEM__LAYOUT 1
+#define SMEM__LAYOUT 2
 #define SMEM__HDR_SIZE 128
+#define SMEM__TAIL_SIZE 8
+#define SMEM__TAIL_MAGIC UINT64_C(0x4c49415447455253) /* "SREGTAIL" on little-endian */
 
 enum { SMEM__HDR_PERSIST = 1u << 0 }; /* smem__hdr.flags */
 
@@ -28,7 +37,7 @@ typedef struct smem__hdr {
     uint64_t magic;     /*  0: SMEM__MAGIC, 0 until the creator writes the header */
     uint32_t layout;    /*  8: SMEM__LAYOUT */
     uint32_t hdr_size;  /* 12: SMEM__HDR_SIZE */
-    uint64_t data_size; /* 16: usable bytes; the object is hdr_size + data_size bytes */
+    uint64_t data_size; /* 16: usable bytes; then the tail (smem__region_tail) */
     uint32_t kind;      /* 24: enum smem_kind */
     uint32_t flags;     /* 28: SMEM__HDR_* */
     int64_t created;    /* 32: seconds since 1970 */
@@ -48,13 +57,22 @@ int smem__region_open(const char *name, size_t size, enum smem_kind kind, const 
 struct smem__os_obj *smem__region_obj(const smem_region *r);
 int smem__region_timeout_ms(const smem_region *r);
 int smem__region_rdonly(const smem_region *r);
-/* 1 if R's file was shrunk under it by another process: its memory reads
- * as zeros since, and every call on a handle built on R must give
- * SMEM_EBADREGION (os.h: smem__os_lost).  Cheap: one load. */
-int smem__region_lost(const smem_region *r);
+/*
+ * Shrinking.  Anyone who may write a region's file may truncate it.  The
+ * OS layer then maps zeros over what faults (os.h, smem__os_map), and what
+ * is left of a partial last page reads as zeros too: either way the tail,
+ * the object's last 8 bytes, no longer holds SMEM__TAIL_MAGIC.  Handles
+ * keep smem__region_tail at hand and check it after they touched the
+ * memory, so that nothing read from the zeros escapes: SMEM_EBADREGION.
+ * A relaxed load is enough: the truncation's unmapping reaches every CPU
+ * before ftruncate returns, so a call that starts after it sees zeros; a
+ * call that overlaps it may see either, and the next one sees zeros.
+ */
+const uint64_t *smem__region_tail(const smem_region *r);
 
-/* The word behind smem__region_lost, for handles that check it on every
- * call (os.h: smem__os_lost_word); load it with smem__load_acquire_int. */
-const int *smem__region_lost_word(const smem_region *r);
+static inline int smem__region_shrunk(const uint64_t *tail)
+{
+    return smem__load_relaxed_u64(tail) != SMEM__TAIL_MAGIC;
+}
 
 #endif

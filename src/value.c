@@ -91,16 +91,17 @@ struct smem_value {
     unsigned char *slots; /* slot 0; slot 1 is slot_stride bytes later */
     size_t capacity;      /* as validated at open: never re-read from the region */
     size_t slot_stride;
-    const int *lost;      /* smem__region_lost_word: one load per call */
+    const uint64_t *tail;  /* smem__region_tail: one load per call */
     const uint64_t *lit;  /* the beacon word (smem__wlock_writer_id) */
 };
 
 /* RC, or SMEM_EBADREGION if the region's file was shrunk under the handle
- * (its memory reads as zeros since: see smem__region_lost).  Checked after
- * the memory was touched, so that nothing read from the zeros escapes. */
+ * (its memory reads as zeros since: see smem__region_shrunk).  Checked
+ * after the memory was touched, so that nothing read from the zeros
+ * escapes. */
 static int unless_lost(const smem_value *v, int rc)
 {
-    return smem__load_acquire_int(v->lost) ? SMEM_EBADREGION : rc;
+    return smem__region_shrunk(v->tail) ? SMEM_EBADREGION : rc;
 }
 
 static uint64_t region_size_for(uint64_t capacity)
@@ -321,7 +322,7 @@ int smem_value_set(smem_value *v, const void *data, size_t len)
         return unless_lost(v, rc);
     if (len > v->capacity)
         return SMEM_E2BIG;
-    if (smem__load_acquire_int(v->lost))
+    if (smem__region_shrunk(v->tail))
         return SMEM_EBADREGION;
     /* A dead owner's unpublished slot is simply rewritten by this set. */
     rc = smem__wlock_take(&v->hdr->lock, v->region, id);
@@ -376,7 +377,7 @@ static int wait_for_change(smem_value *v, uint64_t seen, int timeout_ms)
          * we see its new pub here, or it sees our announcement). */
         if (writable)
             smem__store_seq_cst_u32(&h->sleepers, 1);
-        if (smem__load_seq_cst_u32(&h->pub) != pubno || smem__load_acquire_int(v->lost))
+        if (smem__load_seq_cst_u32(&h->pub) != pubno || smem__region_shrunk(v->tail))
             return 0;
         int64_t left = deadline - smem__os_now_ns();
         if (left <= 0)
@@ -414,7 +415,7 @@ size_t smem__value_capacity_in(uint64_t stored, uint64_t data_size)
 static int adopt_layout(smem_value *v, size_t capacity)
 {
     v->hdr = smem_region_data(v->region);
-    v->lost = smem__region_lost_word(v->region);
+    v->tail = smem__region_tail(v->region);
     v->lit = smem__os_beacon_word(smem__region_obj(v->region));
     uint64_t stored = smem__load_relaxed_u64(&v->hdr->capacity);
     if (!capacity_fits(stored, smem_region_size(v->region)))

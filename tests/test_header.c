@@ -1,6 +1,7 @@
 /* A damaged region file gives an error code, never a crash: bad magic,
- * another layout version, a file size that does not match the header, a
- * file shorter than the header, random headers; then 1,000 fuzzed ones.
+ * another layout version, a damaged tail, a file size that does not match
+ * the header, a file shorter than the header, random headers; then 1,000
+ * fuzzed ones.
  * On Windows the damage is written into the section, which this process
  * holds open (a section dies with its last handle), and cannot be
  * resized: the cases about sizes do not apply there. */
@@ -12,7 +13,8 @@
 
 #define HDR 128
 #define SIZE 4096
-#define FILE_SIZE (HDR + SIZE)
+#define TAIL 8 /* the last 8 bytes: a constant while the file has its size */
+#define FILE_SIZE (HDR + SIZE + TAIL)
 #define SEED 3
 
 static char name[SMEM_NAME_MAX + 1];
@@ -349,6 +351,18 @@ int main(int argc, char **argv)
         put(8, &v, 4);
         expect_refused("layout version 0", SMEM_EVERSION, SMEM_EBADREGION);
     }
+
+    /* A tail that is not the constant: what a file cut short and grown
+     * back, or scribbled on, looks like. */
+    restore();
+    put(FILE_SIZE - TAIL, "\0\0\0\0\0\0\0\0", TAIL);
+    expect_refused("tail zeroed", SMEM_EBADREGION, SMEM_EBADREGION);
+    restore();
+    {
+        unsigned char b = original[FILE_SIZE - 1] ^ 0x01;
+        put(FILE_SIZE - 1, &b, 1);
+    }
+    expect_refused("one tail bit flipped", SMEM_EBADREGION, SMEM_EBADREGION);
 
     if (th_shm_resizable())
         size_cases();
