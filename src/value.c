@@ -142,90 +142,131 @@ static void ask_writers_for_time(smem_value *v, int64_t attempt_ns)
         smem__store_relaxed_u64(&v->hdr->reader_need, need);
 }
 
+/* What one look at the current slot saw. */
+typedef struct snapshot {
+    uint64_t len, version;
+    uint32_t pub;   /* pub when the look began, and when it ended */
+    uint32_t pub1;
+    uint32_t pubno; /* the value of pub that published the slot */
+} snapshot;
+
+enum { READ_AGAIN = 1 }; /* read_once: a writer got in the way */
+
 /*
- * The seqlock read.  Copies the current value into BUF if it fits in
- * BUFSIZE; always reports its length, its version and the value of pub
- * that published it (for smem_value_wait).  0, SMEM_E2BIG (not
- * copied), SMEM_EBADREGION (a stable slot says something impossible), or
- * SMEM_EAGAIN if writers kept changing the slot under us until the timeout
- * (only a region being scribbled on can make that happen).
+ * One seqlock read of the current value: copies it into BUF if it fits in
+ * BUFSIZE, and fills *SN.  0, SMEM_E2BIG (not copied), SMEM_EBADREGION (a
+ * stable slot says something impossible, or the region was shrunk: see
+ * unless_lost), or READ_AGAIN.  Inline and alone, so that the fast path
+ * keeps what it needs after the copy in registers.
  */
-static int read_current(smem_value *v, void *buf, size_t bufsize, size_t *len_out,
-                        uint64_t *version_out, uint32_t *pubno_out)
+static inline int read_once(const smem_value *v, void *buf, size_t bufsize, snapshot *sn)
 {
-    smem__vhdr *h = v->hdr;
+    const smem__vhdr *h = v->hdr;
+    const uint64_t *tail = v->tail;
+    /* Acquire on pub: the slot it names was complete when published. */
+    uint32_t pub = smem__load_acquire_u32(&h->pub);
+    smem__slot *s = slot_at(v, pub);
+    uint32_t s0 = smem__load_acquire_u32(&s->seq);
+    uint32_t pubno = smem__load_relaxed_u32(&s->pubno);
+    uint64_t len = smem__load_relaxed_u64(&s->len);
+    uint64_t version = smem__load_relaxed_u64(&s->version);
+    int fits = len <= v->capacity && len <= bufsize;
+    if (!(s0 & 1) && fits && len > 0)
+        smem__copy_from_shared(buf, slot_data(s), (size_t)len);
+    /* The copy before the second look at seq and pub (Boehm's seqlock
+     * reader: acquire fence, then relaxed loads). */
+    smem__fence_acquire();
+    uint32_t s1 = smem__load_relaxed_u32(&s->seq);
+    uint32_t pub1 = smem__load_relaxed_u32(&h->pub);
+    if (smem__region_shrunk(tail)) /* what we copied may be zeros */
+        return SMEM_EBADREGION;
+    *sn = (snapshot){len, version, pub, pub1, pubno};
+    /* Unchanged seq: nobody wrote the slot while we read it.  Its
+     * contents published by now (pub has reached pubno): a slot can be
+     * rewritten completely just before it is published, and returning
+     * that value early could make versions seem to go backwards.  pub
+     * may move on while we copy: the slot we read stays intact until a
+     * second set begins, which the seq check catches. */
+    if ((s0 & 1) || s0 != s1 || (int32_t)(pub1 - pubno) < 0)
+        return READ_AGAIN;
+    if (len > v->capacity)
+        return SMEM_EBADREGION;
+    return fits ? 0 : SMEM_E2BIG;
+}
+
+/* read_once until it counts, after it did not: 0, SMEM_E2BIG,
+ * SMEM_EBADREGION, or SMEM_EAGAIN if writers kept changing the slot
+ * under us until the timeout (only a region being scribbled on can make
+ * that happen). */
+static int read_contended(smem_value *v, void *buf, size_t bufsize, snapshot *sn)
+{
     int64_t deadline = 0, started = 0;
     unsigned stuck = 0;
-    for (unsigned tries = 0;; tries++) {
-        if (tries >= 2) /* losing: time the attempt, to tell the writers */
-            started = smem__os_now_ns();
-        /* Acquire on pub: the slot it names was complete when published. */
-        uint32_t pub = smem__load_acquire_u32(&h->pub);
-        smem__slot *s = slot_at(v, pub);
-        uint32_t s0 = smem__load_acquire_u32(&s->seq);
-        uint32_t pubno = smem__load_relaxed_u32(&s->pubno);
-        uint64_t len = smem__load_relaxed_u64(&s->len);
-        uint64_t version = smem__load_relaxed_u64(&s->version);
-        int fits = len <= v->capacity && len <= bufsize;
-        if (!(s0 & 1) && fits && len > 0)
-            smem__copy_from_shared(buf, slot_data(s), (size_t)len);
-        /* The copy before the second look at seq and pub (Boehm's seqlock
-         * reader: acquire fence, then relaxed loads). */
-        smem__fence_acquire();
-        uint32_t s1 = smem__load_relaxed_u32(&s->seq);
-        uint32_t pub1 = smem__load_relaxed_u32(&h->pub);
-        /* Unchanged seq: nobody wrote the slot while we read it.  Its
-         * contents published by now (pub has reached pubno): a slot can be
-         * rewritten completely just before it is published, and returning
-         * that value early could make versions seem to go backwards.  pub
-         * may move on while we copy: the slot we read stays intact until
-         * a second set begins, which the seq check catches. */
-        if (!(s0 & 1) && s0 == s1 && (int32_t)(pub1 - pubno) >= 0) {
-            if (len > v->capacity)
-                return SMEM_EBADREGION;
-            if (len_out)
-                *len_out = (size_t)len;
-            if (version_out)
-                *version_out = version;
-            if (pubno_out)
-                *pubno_out = pubno;
-            return fits ? 0 : SMEM_E2BIG;
-        }
+    for (unsigned tries = 1;; tries++) {
         /* A writer only ever writes the slot that pub does not name.  So
          * if pub did not move at all while the slot it names failed the
          * checks, no writer is at work: the region was scribbled on.
          * (A few tries, not one, for safety's sake.) */
-        stuck = pub1 == pub ? stuck + 1 : 0;
+        stuck = sn->pub1 == sn->pub ? stuck + 1 : 0;
         if (stuck >= 8)
             return SMEM_EBADREGION;
-        if (started && pub1 != pub)
+        if (started && sn->pub1 != sn->pub)
             ask_writers_for_time(v, smem__os_now_ns() - started);
         /* Changed under us: retry at once, a few times; then with pauses,
          * within a time limit. */
-        if (tries < 64) {
+        if (tries > 64) {
+            int64_t now = smem__os_now_ns();
+            if (deadline == 0)
+                deadline = now + (int64_t)smem__region_timeout_ms(v->region) * 1000000;
+            else if (now > deadline)
+                return SMEM_EAGAIN;
+            smem__os_wait(smem__region_obj(v->region), &v->hdr->pub, sn->pub1, 100000);
+        } else {
             smem__cpu_relax();
-            continue;
         }
-        int64_t now = smem__os_now_ns();
-        if (deadline == 0)
-            deadline = now + (int64_t)smem__region_timeout_ms(v->region) * 1000000;
-        else if (now > deadline)
-            return SMEM_EAGAIN;
-        smem__os_wait(smem__region_obj(v->region), &h->pub, pub1, 100000);
+        if (tries >= 2) /* losing: time the attempt, to tell the writers */
+            started = smem__os_now_ns();
+        int rc = read_once(v, buf, bufsize, sn);
+        if (rc != READ_AGAIN)
+            return rc;
     }
+}
+
+/*
+ * The seqlock read: copies the current value into BUF if it fits in
+ * BUFSIZE; always reports its length, its version and the value of pub
+ * that published it (for smem_value_wait).  0, SMEM_E2BIG, SMEM_EBADREGION
+ * or SMEM_EAGAIN (read_once, read_contended).
+ */
+static int read_current(smem_value *v, void *buf, size_t bufsize, size_t *len_out,
+                        uint64_t *version_out, uint32_t *pubno_out)
+{
+    snapshot sn;
+    int rc = read_once(v, buf, bufsize, &sn);
+    if (rc == READ_AGAIN)
+        rc = read_contended(v, buf, bufsize, &sn);
+    if (rc == 0 || rc == SMEM_E2BIG) {
+        if (len_out)
+            *len_out = (size_t)sn.len;
+        if (version_out)
+            *version_out = sn.version;
+        if (pubno_out)
+            *pubno_out = sn.pubno;
+    }
+    return rc;
 }
 
 int smem_value_get(smem_value *v, void *buf, size_t bufsize, size_t *len, uint64_t *version)
 {
     if (!v || (!buf && bufsize > 0))
         return SMEM_EINVAL;
-    return unless_lost(v, read_current(v, buf, bufsize, len, version, NULL));
+    return read_current(v, buf, bufsize, len, version, NULL);
 }
 
 uint64_t smem_value_version(smem_value *v)
 {
     uint64_t version = 0;
-    if (v && unless_lost(v, read_current(v, NULL, 0, NULL, &version, NULL)) == SMEM_EBADREGION)
+    if (v && read_current(v, NULL, 0, NULL, &version, NULL) == SMEM_EBADREGION)
         return 0;
     return version;
 }
