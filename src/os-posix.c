@@ -67,6 +67,7 @@ struct smem__os_obj {
     int gate_held;   /* this open holds the gate, or is waiting for it */
     int lock_ours;   /* the lock file was checked: ours, and still named */
     int attached;    /* this open holds the users lock */
+    int others;      /* smem__os_others_attached's answer while the gate is held, else -1 */
     uint64_t beacon; /* the id of the beacon this open has lit, 0 if none (atomic) */
     guard *guard;    /* the mapping's SIGBUS guard, or NULL */
     smem__os_obj *prev, *next; /* in the registry while the lock file is open */
@@ -342,6 +343,7 @@ int smem__os_gate_lock(smem__os_obj *o, int64_t deadline_ns)
         return SMEM_EBADF;
     registry_lock_take();
     o->gate_held = 1; /* from now on a fork lets go of this object in the child */
+    o->others = -1;
     registry_lock_give();
     int64_t delay = 10000;
     for (;;) {
@@ -369,6 +371,7 @@ void smem__os_gate_unlock(smem__os_obj *o)
     if (o->lock_fd >= 0)
         flock(o->lock_fd, LOCK_UN);
     o->gate_held = 0;
+    o->others = -1;
     registry_lock_give();
 }
 
@@ -418,7 +421,8 @@ static void unlink_lock_file(smem__os_obj *o)
  */
 static void release_lock_file(smem__os_obj *o)
 {
-    if (o->gate_held && o->lock_fd >= 0 && users_lock_held_by_others(o->lock_fd) == 0)
+    if (o->gate_held && o->lock_fd >= 0 &&
+        (o->others >= 0 ? o->others : users_lock_held_by_others(o->lock_fd)) == 0)
         unlink_lock_file(o);
     close_lock_file(o);
 }
@@ -460,6 +464,7 @@ int smem__os_acquire(const char *name, unsigned how, unsigned mode, int64_t dead
     if (!o)
         return SMEM_ENOMEM;
     o->fd = o->lock_fd = -1;
+    o->others = -1;
     o->prev = o->next = o;
     object_path(o->path, sizeof o->path, OBJ_PREFIX, name);
     object_path(o->lock_path, sizeof o->lock_path, LOCK_PREFIX, name);
@@ -481,6 +486,12 @@ int smem__os_others_attached(smem__os_obj *o)
     if (o->lock_fd < 0)
         return 1; /* when in doubt, someone is there: never remove it */
     int r = users_lock_held_by_others(o->lock_fd);
+    /* Kept for release_lock_file while the gate is held: under it nobody
+     * attaches, so "nobody" stays true; "someone" may turn false if they
+     * die, and then the lock file stays, as the region does, which was
+     * kept on the same answer: both go with the next open or gc. */
+    if (r >= 0 && o->gate_held)
+        o->others = r;
     return r < 0 ? 1 : r;
 }
 
