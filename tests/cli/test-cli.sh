@@ -27,7 +27,7 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/sharedmem-cli.XXXXXX") || exit 1
 EMU=""
 STRIP_CR=0
 SOFT_STOP=TERM
-# shellcheck source=tools/test-cli-lib.sh
+# shellcheck source=tests/cli/test-cli-lib.sh
 . "$(dirname "$0")/test-cli-lib.sh"
 ME_UID=$(id -u)
 ME_NAME=$(id -un 2>/dev/null || echo "$ME_UID")

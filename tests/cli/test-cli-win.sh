@@ -59,7 +59,7 @@ P="wclitest-$$"
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/sharedmem-cli-win.XXXXXX") || exit 1
 STRIP_CR=1
 SOFT_STOP=INT
-# shellcheck source=tools/test-cli-lib.sh
+# shellcheck source=tests/cli/test-cli-lib.sh
 . "$(dirname "$0")/test-cli-lib.sh"
 
 # Killing its processes is all the cleaning up there is: their regions go
