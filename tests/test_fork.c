@@ -228,10 +228,17 @@ static TH_NORETURN void worker(int id, smem_map *m, smem_value *v)
     snprintf(key, sizeof key, "tries.%d", id);
     put_number(m, key, tries);
 
-    /* A walk: every round's key is there once the last winner added its
-     * key (it does so just after its cas, so wait for it). */
-    snprintf(key, sizeof key, "w.%d", ROUNDS - 1);
-    CHECK_OK(smem_map_wait(m, key, 0, 30000));
+    /* A walk: every round's key is there once every worker is past its
+     * loop (a winner adds its key after its cas, and may be slow to), so
+     * wait for all of them at "finished". */
+    CHECK_OK(smem_map_incr(m, "finished", 1, NULL));
+    for (;;) {
+        uint64_t ver = 0;
+        if (counter(m, "finished", &ver) >= WORKERS)
+            break;
+        int rc = smem_map_wait(m, "finished", ver, 30000);
+        CHECKF(rc == 0, "worker %d: waiting for the others gave %s", id, smem_err_name(rc));
+    }
     struct tally t = {0, 0};
     int n = smem_map_foreach(m, tally_fn, &t);
     CHECKF(n == t.entries, "foreach returned %d after %d calls", n, t.entries);
