@@ -177,6 +177,14 @@ SMEM_API const char *smem_region_name(const smem_region *r);
  * Values and maps check it themselves on every call. */
 SMEM_API int smem_region_check(const smem_region *r);
 
+/* 1 while the region's name still leads to this region; 0 once it was
+ * removed (smem_region_remove, `sharedmem rm`), or removed and made again
+ * (a new region under the same name), or renamed; a negative code if it
+ * cannot be told.  The handle keeps working either way: this is for
+ * programs that follow a name, such as `sharedmem watch`.  One fstat and
+ * one stat.  On Windows a name cannot be removed while it is open: 1. */
+SMEM_API int smem_region_named(const smem_region *r);
+
 /* Unmaps the region and frees the handle.  If this was the last user of a
  * region that is not persistent, the region is removed.  NULL is a no-op. */
 SMEM_API void smem_region_close(smem_region *r);
@@ -261,6 +269,9 @@ SMEM_API int smem_value_wait(smem_value *v, uint64_t seen, int timeout_ms);
 /* The capacity, and whether this open created the value. */
 SMEM_API size_t smem_value_capacity(const smem_value *v);
 SMEM_API int smem_value_created(const smem_value *v);
+
+/* smem_region_named for the value's region. */
+SMEM_API int smem_value_named(const smem_value *v);
 
 /* Detaches; the last user of a non-persistent value removes it.  NULL is a
  * no-op. */
@@ -382,6 +393,9 @@ SMEM_API size_t smem_map_max_entries(const smem_map *m);
 SMEM_API size_t smem_map_max_value(const smem_map *m);
 SMEM_API int smem_map_created(const smem_map *m);
 
+/* smem_region_named for the map's region. */
+SMEM_API int smem_map_named(const smem_map *m);
+
 /* Detaches; the last user of a non-persistent map removes it.  NULL is a
  * no-op. */
 SMEM_API void smem_map_close(smem_map *m);
@@ -422,6 +436,10 @@ typedef struct smem_info {
     unsigned uid;       /* owner */
     unsigned mode;      /* permission bits */
     int64_t created;    /* creation time, seconds since 1970 (0 if unknown) */
+    uint64_t memory;    /* bytes of memory it takes: header, data and tail (the
+                           object's size) */
+    int users;          /* how many opens (handles, in any process) have it open,
+                           or -1 if the system does not say; in_use is users != 0 */
 } smem_info;
 
 /* Fills *info for the region NAME.  SMEM_ENOENT if there is no such object;

@@ -1193,6 +1193,11 @@ int smem_map_created(const smem_map *m)
     return m ? smem_region_created(m->region) : 0;
 }
 
+int smem_map_named(const smem_map *m)
+{
+    return m ? smem_region_named(m->region) : SMEM_EINVAL;
+}
+
 void smem_map_close(smem_map *m)
 {
     if (!m)

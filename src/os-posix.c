@@ -39,11 +39,13 @@
 #include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -691,6 +693,18 @@ void smem__os_unmap(void *addr, uint64_t total)
     munmap(addr, (size_t)total);
 }
 
+int smem__os_named(const smem__os_obj *o)
+{
+    struct stat mine, named;
+    if (o->fd < 0)
+        return SMEM_EBADF;
+    if (fstat(o->fd, &mine) < 0)
+        return -errno;
+    if (lstat(o->path, &named) < 0)
+        return errno == ENOENT ? 0 : -errno;
+    return mine.st_dev == named.st_dev && mine.st_ino == named.st_ino;
+}
+
 int smem__os_unlink(smem__os_obj *o)
 {
     /* Every remover holds the gate of the lock file, and we hold this
@@ -784,8 +798,41 @@ int smem__os_beacon_lit(smem__os_obj *o, uint64_t id)
 
 /* For an onlooker: 1 if some open holds the users lock of the region NAME
  * (whose lock file is at LOCK_PATH), 0 if none or there is no lock file. */
-static int peek_users(const char *lock_path)
+/*
+ * How many opens hold the users lock of the lock file SB (a read lock on
+ * its byte 0, one per open), from /proc/locks, whose lines read
+ * "ID: OFDLCK ADVISORY READ -1 MAJ:MIN:INODE 0 0" (major and minor in
+ * hexadecimal); lines of waiters start with " ->".  -1 if it cannot be
+ * read.  Only for reports: a lock may come or go as we read.
+ */
+static int count_users(const struct stat *sb)
 {
+    FILE *f = fopen("/proc/locks", "re");
+    if (!f)
+        return -1;
+    char line[256], kind[16], rw[16];
+    unsigned maj, min;
+    unsigned long long ino;
+    long long start;
+    char end[24];
+    int n = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (sscanf(line, "%*d: %15s %*s %15s %*d %x:%x:%llu %lld %23s", kind, rw, &maj, &min,
+                   &ino, &start, end) == 7 &&
+            strcmp(kind, "OFDLCK") == 0 && strcmp(rw, "READ") == 0 && start == 0 &&
+            strcmp(end, "0") == 0 && maj == major(sb->st_dev) && min == minor(sb->st_dev) &&
+            ino == (unsigned long long)sb->st_ino)
+            n++;
+    }
+    fclose(f);
+    return n;
+}
+
+/* Whether anyone holds the users lock of the lock file at LOCK_PATH, and
+ * (in *USERS) how many opens do. */
+static int peek_users(const char *lock_path, int *users)
+{
+    *users = 0;
     int fd = open(lock_path, O_RDONLY | OPEN_FLAGS);
     if (fd < 0)
         return errno == ENOENT ? 0 : open_error(errno);
@@ -793,11 +840,12 @@ static int peek_users(const char *lock_path)
     int rc = fstat(fd, &sb) < 0 ? -errno : check_ours(&sb);
     if (rc == 0)
         rc = users_lock_held_by_others(fd);
+    if (rc >= 0)
+        *users = rc ? count_users(&sb) : 0;
     close(fd);
     return rc;
 }
 
-/* Reads the start of the region's file at PATH into BUF. */
 /* Reads LEN bytes at OFF of FD; fewer at the end of the file. */
 static int read_at(int fd, void *buf, size_t len, off_t off)
 {
@@ -848,7 +896,7 @@ int smem__os_peek(const char *name, smem__os_stat *st, void *buf, size_t len, ui
         rc = peek_file(path, st, buf, len, end);
     if (rc < 0)
         return rc;
-    int others = peek_users(lock_path);
+    int others = peek_users(lock_path, &st->users);
     if (others < 0)
         return others;
     st->others = others;

@@ -570,6 +570,12 @@ void smem__os_close(smem__os_obj *o)
     free(o);
 }
 
+int smem__os_named(const smem__os_obj *o)
+{
+    (void)o; /* a section's name goes only with its last handle */
+    return 1;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Waiting: a semaphore and a count of sleepers in the prefix               */
 
@@ -690,18 +696,18 @@ int smem__os_beacon_lit(smem__os_obj *o, uint64_t id)
 /* ------------------------------------------------------------------------ */
 /* Inspection                                                               */
 
-/* For an onlooker: 1 if some open of the object named BASE holds its
- * users event (our own handle to it, just opened, does not count). */
-static int users_of(const WCHAR *base)
+/* How many opens hold the users event of BASE besides the caller's look
+ * (-1 if unknown). */
+static int users_count(const WCHAR *base)
 {
     WCHAR name[NAME_CAP];
     sibling_name(name, base, L":users");
     HANDLE h = OpenEventW(SYNCHRONIZE, FALSE, name);
     if (!h)
-        return GetLastError() == ERROR_FILE_NOT_FOUND ? 0 : 1;
-    int others = users_besides(h);
+        return GetLastError() == ERROR_FILE_NOT_FOUND ? 0 : -1;
+    long n = handle_count(h);
     CloseHandle(h);
-    return others;
+    return n < 0 ? -1 : (int)(n - 1);
 }
 
 int smem__os_peek(const char *name, smem__os_stat *st, void *buf, size_t len, uint64_t *end)
@@ -725,7 +731,8 @@ int smem__os_peek(const char *name, smem__os_stat *st, void *buf, size_t len, ui
     if (rc == 0) {
         st->size = total;
         st->mode = view->mode & 0777;
-        st->others = users_of(wname);
+        st->users = users_count(wname);
+        st->others = st->users != 0;
         memcpy(buf, (char *)view + PREFIX_SIZE, len < total ? len : (size_t)total);
         if (total >= sizeof *end)
             memcpy(end, (char *)view + PREFIX_SIZE + total - sizeof *end, sizeof *end);

@@ -31,6 +31,7 @@ typedef struct smem__os_stat {
     unsigned uid;    /* owner */
     unsigned mode;   /* permission bits */
     int others;      /* 1 if some other open holds the users lock */
+    int users;       /* smem__os_peek: how many opens hold it (-1 if unknown) */
     int lasting;     /* 1 if the object can outlive its last user (a file
                         in /dev/shm can; a Windows section cannot, and one
                         found without users was only kept by an onlooker) */
@@ -90,6 +91,10 @@ int smem__os_attach(smem__os_obj *o);
  * of the new one.
  */
 int smem__os_reset(smem__os_obj *o, uint64_t total, unsigned mode);
+
+/* 1 if O's name still leads to O's object, 0 if it leads elsewhere or
+ * nowhere, or a negative code. */
+int smem__os_named(const smem__os_obj *o);
 
 /* Maps the first TOTAL bytes, shared, read-only if RDONLY.  If another
  * process shrinks the object under the mapping, touching a page beyond its

@@ -356,6 +356,11 @@ const uint64_t *smem__region_tail(const smem_region *r)
     return tail_of(r->base, r->size);
 }
 
+int smem_region_named(const smem_region *r)
+{
+    return r ? smem__os_named(r->obj) : SMEM_EINVAL;
+}
+
 int smem_region_check(const smem_region *r)
 {
     if (!r)
@@ -459,6 +464,8 @@ int smem_region_stat(const char *name, smem_info *info)
     info->uid = st.uid;
     info->mode = st.mode;
     info->in_use = st.others;
+    info->users = st.others ? st.users : 0;
+    info->memory = st.size;
     /* What the file has room for; a header that was written says better. */
     info->size = st.size > SMEM__HDR_SIZE + SMEM__TAIL_SIZE
                      ? (size_t)(st.size - SMEM__HDR_SIZE - SMEM__TAIL_SIZE)

@@ -512,6 +512,11 @@ int smem_value_created(const smem_value *v)
     return v ? smem_region_created(v->region) : 0;
 }
 
+int smem_value_named(const smem_value *v)
+{
+    return v ? smem_region_named(v->region) : SMEM_EINVAL;
+}
+
 void smem_value_close(smem_value *v)
 {
     if (!v)

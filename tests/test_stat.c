@@ -163,6 +163,43 @@ static void killed_region_gone(const char *a, const char *b, const char *c)
     CHECK_EQ_INT(ib->state, SMEM_STATE_READY);
 }
 
+/* smem_region_named: 1 while the name leads to the handle's region, 0
+ * once it was removed, and still 0 once a new region has the name. */
+static void named(const char *name)
+{
+    smem_region *r = NULL, *again = NULL;
+    CHECK_OK(smem_region_open(name, 64, NULL, &r));
+    CHECK_EQ_INT(smem_region_named(r), 1);
+    if (TH_WINDOWS) { /* a name cannot be removed while it is open */
+        smem_region_close(r);
+        return;
+    }
+    CHECK_OK(smem_region_remove(name));
+    CHECK_EQ_INT(smem_region_named(r), 0);
+    CHECK_OK(smem_region_open(name, 64, NULL, &again));
+    CHECK_EQ_INT(smem_region_created(again), 1);
+    CHECK_EQ_INT(smem_region_named(r), 0);
+    CHECK_EQ_INT(smem_region_named(again), 1);
+    smem_value *v = NULL;
+    smem_map *m = NULL;
+    char vn[SMEM_NAME_MAX + 1], mn[SMEM_NAME_MAX + 1];
+    th_name(vn, "statv");
+    th_name(mn, "statm");
+    CHECK_OK(smem_value_open(vn, 16, NULL, &v));
+    CHECK_OK(smem_map_open(mn, 4, 16, NULL, &m));
+    CHECK_EQ_INT(smem_value_named(v), 1);
+    CHECK_EQ_INT(smem_map_named(m), 1);
+    CHECK_OK(smem_region_remove(vn));
+    CHECK_OK(smem_region_remove(mn));
+    CHECK_EQ_INT(smem_value_named(v), 0);
+    CHECK_EQ_INT(smem_map_named(m), 0);
+    CHECK_ERR(smem_region_named(NULL), SMEM_EINVAL);
+    smem_value_close(v);
+    smem_map_close(m);
+    smem_region_close(r);
+    smem_region_close(again);
+}
+
 int main(int argc, char **argv)
 {
     th_dispatch(argc, argv, helpers);
@@ -197,6 +234,21 @@ int main(int argc, char **argv)
     CHECK_EQ_INT(info.mode, 0600);
     CHECKF(info.created >= (int64_t)t0 - 2 && info.created <= (int64_t)time(NULL) + 2,
            "created %lld, now %lld", (long long)info.created, (long long)time(NULL));
+    /* The memory it takes: header, data padded to 8 bytes, tail. */
+    CHECKF(TH_WINDOWS ? info.memory >= 128 + 12345 : info.memory == 128 + 12352 + 8,
+           "memory %llu", (unsigned long long)info.memory);
+    CHECKF(info.users == 1 || (TH_WINDOWS && info.users == -1), "users %d, expected 1",
+           info.users);
+    {
+        /* One more open, ours: two users. */
+        smem_region *mine = NULL;
+        CHECK_OK(smem_region_open(a, 0, NULL, &mine));
+        smem_info two;
+        CHECK_OK(smem_region_stat(a, &two));
+        CHECKF(two.users == 2 || (TH_WINDOWS && two.users == -1), "users %d, expected 2",
+               two.users);
+        smem_region_close(mine);
+    }
     list(&seen, a, NULL, NULL);
     const smem_info *li = find(&seen, a);
     CHECKF(li != NULL, "list does not show %s", a);
@@ -345,5 +397,9 @@ int main(int argc, char **argv)
         snprintf(n, sizeof n, "%s-s%d", churn, i);
         th_shm_unlink(n);
     }
+    char nn[SMEM_NAME_MAX + 1];
+    th_name(nn, "statn");
+    named(nn);
+    CHECK(!th_shm_exists(nn));
     return 0;
 }
