@@ -19,7 +19,9 @@ all: $(BUILD)/CMakeCache.txt
 $(BUILD)/CMakeCache.txt:
 	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
 
-demo: $(BUILD)/CMakeCache.txt
+# Everything (so that the tool of the README's next lines is there too),
+# then the seed's demo.
+demo: all
 	cmake --build $(BUILD) -j$(JOBS) --target demo
 
 check: all

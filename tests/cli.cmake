@@ -26,3 +26,31 @@ endif()
 add_test(NAME man-pages
          COMMAND sh ${_smem_cli}/check-man.sh ${PROJECT_SOURCE_DIR}/man ${PROJECT_SOURCE_DIR}/include)
 set_tests_properties(man-pages PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 60)
+
+# Linux only (sh scripts over /dev/shm):
+#   cli-query    exists, type, keys PATTERN, del KEY..., mget, mset, getset,
+#                info (test-query.sh)
+#   cli-newuser  what a new user trips over: ls columns, get's newline on a
+#                terminal, rm of a region in use, watch of a removed region,
+#                raw regions, --help width (test-newuser.sh)
+#   cli-readme   the README's tool examples, extracted from README.md and
+#                run as written, in a private /dev/shm (test-readme.sh)
+#   cli-install  an install to a fresh prefix: the CLI runs without
+#                LD_LIBRARY_PATH, pkg-config finds sharedmem and dllshmem,
+#                the seed's programs build against them (test-install.sh)
+if(NOT WIN32)
+  add_test(NAME cli-query COMMAND sh ${_smem_cli}/test-query.sh $<TARGET_FILE:sharedmem_tool>)
+  add_test(NAME cli-newuser
+           COMMAND sh ${_smem_cli}/test-newuser.sh $<TARGET_FILE:sharedmem_tool>
+                   $<TARGET_FILE:smem_pty_run>)
+  add_test(NAME cli-readme
+           COMMAND sh ${_smem_cli}/test-readme.sh ${PROJECT_SOURCE_DIR}/README.md
+                   ${PROJECT_BINARY_DIR})
+  add_test(NAME cli-install
+           COMMAND sh ${_smem_cli}/test-install.sh ${PROJECT_BINARY_DIR} ${PROJECT_SOURCE_DIR})
+  set_tests_properties(cli-query cli-newuser cli-readme PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
+  set_tests_properties(cli-install PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
+  # A command run with its standard output on a pseudo-terminal.
+  add_executable(smem_pty_run cli/pty-run.c)
+  target_compile_definitions(smem_pty_run PRIVATE _GNU_SOURCE)
+endif()

@@ -108,10 +108,42 @@ static void print_indented(FILE *f, const char *text)
     }
 }
 
+/* The widest line of --help, terminal or not. */
+#define HELP_COLUMNS 80
+
+/* Writes HEAD, then the words of TEXT, wrapped at HELP_COLUMNS; each line
+ * after the first starts with INDENT spaces.  A word longer than a line
+ * stands alone on its line. */
+static void print_wrapped(FILE *f, const char *head, int indent, const char *text)
+{
+    int col = fprintf(f, "%s", head);
+    int first = 1;
+    while (*text) {
+        while (*text == ' ')
+            text++;
+        int len = (int)strcspn(text, " ");
+        if (len == 0)
+            break;
+        if (!first && col + 1 + len > HELP_COLUMNS) {
+            col = fprintf(f, "\n%*s", indent, "") - 1;
+        } else if (!first) {
+            fputc(' ', f);
+            col++;
+        }
+        col += fprintf(f, "%.*s", len, text);
+        text += len;
+        first = 0;
+    }
+    fputc('\n', f);
+}
+
 void cli_print_help(const cli_cmd *cmd, FILE *f)
 {
     const cli_opt *o;
-    fprintf(f, "Usage: sharedmem %s%s%s\n\n", cmd->name, cmd->args[0] ? " " : "", cmd->args);
+    char head[64];
+    snprintf(head, sizeof head, "Usage: sharedmem %s ", cmd->name);
+    print_wrapped(f, head, (int)strlen(head), cmd->args);
+    fputc('\n', f);
     fprintf(f, "%s\n", cmd->description);
 
     fputs("\nOptions:\n", f);
@@ -123,7 +155,9 @@ void cli_print_help(const cli_cmd *cmd, FILE *f)
         else
             snprintf(left, sizeof left, "    --%s%s%s", o->name, o->arg_name ? " " : "",
                      o->arg_name ? o->arg_name : "");
-        fprintf(f, "  %-22s %s\n", left, o->help);
+        char lead[96];
+        snprintf(lead, sizeof lead, "  %-22s ", left);
+        print_wrapped(f, lead, 25, o->help);
     }
     fprintf(f, "  %-22s %s\n", "-h, --help", "show this help and exit");
 
@@ -334,6 +368,23 @@ void cli_format_size(uint64_t size, char *buf, size_t n)
         u++;
     }
     snprintf(buf, n, "%.1f %s", v, units[u]);
+}
+
+void cli_format_size_short(uint64_t size, char *buf, size_t n)
+{
+    static const char units[] = "KMGTP";
+    double v = (double)size;
+    int u = -1;
+
+    if (size < 1024) {
+        snprintf(buf, n, "%llu", (unsigned long long)size);
+        return;
+    }
+    while (v >= 1024.0 && u < 4) {
+        v /= 1024.0;
+        u++;
+    }
+    snprintf(buf, n, v < 10 ? "%.1f%c" : "%.0f%c", v, units[u]);
 }
 
 const char *cli_kind_name(enum smem_kind kind)
@@ -588,4 +639,39 @@ int cli_region_gone(const char *name)
 {
     smem_info info;
     return smem_region_stat(name, &info) == SMEM_ENOENT;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Writing values                                                         */
+
+void cli_write_value(const void *p, size_t len)
+{
+    if (cli_os_is_terminal(stdout)) {
+        fwrite(p, 1, len, stdout);
+        if (len == 0 || ((const unsigned char *)p)[len - 1] != '\n')
+            fputc('\n', stdout);
+        return;
+    }
+    cli_os_binary(stdout);
+    fwrite(p, 1, len, stdout); /* main() reports a write error */
+}
+
+void cli_hex_dump(FILE *f, const unsigned char *p, size_t len)
+{
+    for (size_t off = 0; off < len; off += 16) {
+        size_t n = len - off < 16 ? len - off : 16;
+        fprintf(f, "%08llx:", (unsigned long long)off);
+        for (size_t i = 0; i < 16; i++) {
+            if (i % 2 == 0)
+                fputc(' ', f);
+            if (i < n)
+                fprintf(f, "%02x", p[off + i]);
+            else
+                fputs("  ", f);
+        }
+        fputs("  ", f);
+        for (size_t i = 0; i < n; i++)
+            fputc(p[off + i] >= 0x20 && p[off + i] < 0x7f ? p[off + i] : '.', f);
+        fputc('\n', f);
+    }
 }

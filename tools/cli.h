@@ -72,8 +72,13 @@ extern const cli_cmd cli_cmd_ls, cli_cmd_stat, cli_cmd_create, cli_cmd_rm, cli_c
     cli_cmd_map, cli_cmd_del, cli_cmd_incr, cli_cmd_keys, cli_cmd_dump;
 
 /* How long `watch` sleeps in a wait before it looks for a stop request
- * again: the longest it takes to notice Ctrl-C. */
+ * again (and whether its name still leads to what it watches): the
+ * longest it takes to notice Ctrl-C. */
 #define CLI_WATCH_TICK_MS 200
+
+/* What a watch loop returns, besides CLI_OK and CLI_FAIL, when the name
+ * it watches was removed or made again (never an exit status). */
+#define CLI_WATCH_GONE 3
 
 /* The map forms of get, set and watch (cmd-map.c), which cmd-value.c
  * calls when it is given a KEY: `get NAME KEY`, `set NAME KEY VALUE|-`,
@@ -156,6 +161,10 @@ int cli_parse_mode(const char *s, unsigned *out, const char **why);
 
 /* Formats SIZE for humans ("4.0 KiB", "512 bytes") into buf. */
 void cli_format_size(uint64_t size, char *buf, size_t n);
+
+/* The same, short, for a table column, as ls -h writes it: "512", "4.1K",
+ * "14M" (powers of 1024). */
+void cli_format_size_short(uint64_t size, char *buf, size_t n);
 
 /* A buffer that grows as needed. */
 typedef struct cli_buf {
@@ -276,5 +285,29 @@ void cli_os_sleep_ms(int ms);
  * bytes pass unchanged (a no-op on POSIX; no CR-LF translation on
  * Windows).  0, or -1 on error. */
 int cli_os_binary(FILE *f);
+
+/* Reports that NAME is a raw region, which CMD cannot use, and what can
+ * (cmd-map.c). */
+int cli_raw_region(const cli_cmd *cmd, const char *name);
+
+/* Writes the usable bytes of the region NAME, of any kind (cmd-value.c):
+ * raw (CLI_BYTES_RAW), as a hex dump (CLI_BYTES_HEX), as JSON
+ * {"name","kind","size","hex"} (CLI_BYTES_JSON), or raw to a pipe or a
+ * file and in hex on a terminal (CLI_BYTES_AUTO). */
+enum cli_bytes_how { CLI_BYTES_AUTO, CLI_BYTES_RAW, CLI_BYTES_HEX, CLI_BYTES_JSON };
+int cli_region_bytes(const cli_cmd *cmd, const char *name, enum cli_bytes_how how);
+
+/* 1 if the stream F is a terminal. */
+int cli_os_is_terminal(FILE *f);
+
+/* Writes LEN bytes of P to standard output, exactly; on a terminal, ends
+ * them with a newline if they do not end with one (as redis-cli does), so
+ * that the prompt starts on a line of its own.  Piped or redirected
+ * output keeps exactly the value's bytes. */
+void cli_write_value(const void *p, size_t len);
+
+/* Writes LEN bytes of P to F as a hex dump, 16 bytes a line: the offset,
+ * the bytes in hexadecimal, then the printable ASCII ones (others '.'). */
+void cli_hex_dump(FILE *f, const unsigned char *p, size_t len);
 
 #endif /* SHAREDMEM_CLI_H */

@@ -110,7 +110,7 @@ static int run_hold(const cli_cmd *cmd, cli_args *a)
 const cli_cmd cli_cmd_hold = {
     .name = "hold",
     .args = "NAME [--capacity SIZE | --create SIZE | --entries N --value-size SIZE] [--mode MODE]",
-    .summary = "keep a region open (creating a value or map if needed) until interrupted",
+    .summary = "keep a region open until interrupted (creating it if asked)",
     .description =
         "Attaches to the region NAME and keeps it open, so that a region that is not\n"
         "persistent stays alive, until SIGINT (Ctrl-C), SIGTERM or SIGHUP; then\n"

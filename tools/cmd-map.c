@@ -30,10 +30,28 @@ enum smem_kind cli_region_kind(const char *name)
 
 int cli_value_open_failed(const cli_cmd *cmd, const char *name, int err, const char *map_args)
 {
-    if (err == SMEM_EMISMATCH && cli_region_kind(name) == SMEM_KIND_MAP)
-        return cli_fail_name(cmd, name, "is a map, not a value: name a key (sharedmem %s %s %s)",
-                             cmd->name, name, map_args);
+    if (err == SMEM_EMISMATCH) {
+        switch (cli_region_kind(name)) {
+        case SMEM_KIND_MAP:
+            return cli_fail_name(cmd, name,
+                                 "is a map, not a value: name a key (sharedmem %s %s %s)",
+                                 cmd->name, name, map_args);
+        case SMEM_KIND_REGION:
+            return cli_raw_region(cmd, name);
+        default:
+            break;
+        }
+    }
     return cli_fail(cmd, name, err);
+}
+
+int cli_raw_region(const cli_cmd *cmd, const char *name)
+{
+    return cli_fail_name(cmd, name,
+                         "is a raw region (bytes with no value or map in them): `sharedmem "
+                         "get %s --raw` or `sharedmem dump %s` show its bytes; get, set and "
+                         "watch work on values and maps",
+                         name, name);
 }
 
 /* Reports the failure ERR of opening NAME as a map.  VALUE_ARGS: what the
@@ -57,7 +75,7 @@ static int map_open_failed(const cli_cmd *cmd, const char *name, int err,
                                      cmd->name, name, value_args[0] ? " " : "", value_args);
             return cli_fail_name(cmd, name, "is a value, not a map");
         case SMEM_KIND_REGION:
-            return cli_fail_name(cmd, name, "is a raw region, not a map");
+            return cli_raw_region(cmd, name);
         default:
             break;
         }
@@ -415,12 +433,10 @@ int cli_map_get(const cli_cmd *cmd, const char *name, const char *key, int json)
         free(b.p);
         return cli_fail(cmd, name, rc);
     }
-    if (json) {
+    if (json)
         print_entry_json(name, key, b.p, len, version);
-    } else {
-        cli_os_binary(stdout);
-        fwrite(b.p, 1, len, stdout); /* main() reports a write error */
-    }
+    else
+        cli_write_value(b.p, len);
     free(b.p);
     return CLI_OK;
 }
@@ -746,6 +762,8 @@ static int run_dump(const cli_cmd *cmd, cli_args *a)
 
     if ((rc = cli_check_name(cmd, name)) != CLI_OK)
         return rc;
+    if (cli_region_kind(name) == SMEM_KIND_REGION) /* no entries: its bytes */
+        return cli_region_bytes(cmd, name, a->seen[DUMP_JSON] ? CLI_BYTES_JSON : CLI_BYTES_HEX);
     if ((rc = open_map(cmd, name, SMEM_RDONLY, NULL, &m)) != CLI_OK)
         return rc;
     version = smem_map_version(m); /* before the walk: it sees this or later */
@@ -781,7 +799,7 @@ static int run_dump(const cli_cmd *cmd, cli_args *a)
 const cli_cmd cli_cmd_dump = {
     .name = "dump",
     .args = "NAME [--json]",
-    .summary = "print every key of a map with its value",
+    .summary = "print every key of a map with its value (a raw region: its bytes)",
     .description =
         "Prints the entries of the map NAME, sorted by key in byte order, one line\n"
         "each: the key, a tab, the value.  So that any bytes can be shown and every\n"
@@ -791,7 +809,9 @@ const cli_cmd cli_cmd_dump = {
         "every other byte (control characters, DEL, bytes that are not part of\n"
         "well-formed UTF-8) is \\xXX, XX being the byte in lowercase hexadecimal.\n"
         "The original bytes can always be recovered.  Use `get NAME KEY` for a\n"
-        "value's exact bytes.  An empty map prints nothing.\n"
+        "value's exact bytes.  An empty map prints nothing.  A raw region has no\n"
+        "entries: dump prints its bytes as a hex dump (16 a line: offset, hex,\n"
+        "ASCII), or with --json {\"name\",\"kind\",\"size\",\"hex\"}.\n"
         "\n"
         "With --json, prints one JSON object: {\"name\":NAME,\"version\":V,\n"
         "\"max_entries\":N,\"max_value\":S,\"count\":C,\"entries\":[...]}, each entry\n"
@@ -862,6 +882,10 @@ static int watch_key(const cli_cmd *cmd, const char *name, const char *key, int 
         if (cli_os_stop_requested())
             break;
         rc = smem_map_wait(m, key, seen, CLI_WATCH_TICK_MS);
+        if (rc == SMEM_ETIMEDOUT && smem_map_named(m) == 0) {
+            status = CLI_WATCH_GONE;
+            break;
+        }
         if (rc == SMEM_ETIMEDOUT || rc == SMEM_EINTR)
             continue;
         if (rc < 0) {
@@ -952,6 +976,10 @@ static int watch_map(const cli_cmd *cmd, const char *name, int json, smem_map *m
         if (cli_os_stop_requested())
             break;
         rc = smem_map_wait(m, NULL, seen, CLI_WATCH_TICK_MS);
+        if (rc == SMEM_ETIMEDOUT && smem_map_named(m) == 0) {
+            status = CLI_WATCH_GONE;
+            break;
+        }
         if (rc == SMEM_ETIMEDOUT || rc == SMEM_EINTR)
             continue;
         if (rc < 0) {

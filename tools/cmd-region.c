@@ -189,6 +189,7 @@ static void print_info_json(FILE *f, const smem_info *info)
     fputs("{\"name\":", f);
     cli_json_string(f, info->name);
     fprintf(f, ",\"size\":%llu", (unsigned long long)info->size);
+    fprintf(f, ",\"memory\":%llu", (unsigned long long)info->memory);
     fprintf(f, ",\"capacity\":%llu", (unsigned long long)info->capacity);
     fprintf(f, ",\"entries\":%llu", (unsigned long long)info->entries);
     fprintf(f, ",\"max_value\":%llu", (unsigned long long)info->max_value);
@@ -196,6 +197,10 @@ static void print_info_json(FILE *f, const smem_info *info)
     cli_json_string(f, cli_kind_name(info->kind));
     fprintf(f, ",\"persistent\":%s", info->persistent ? "true" : "false");
     fprintf(f, ",\"in_use\":%s", info->in_use ? "true" : "false");
+    if (info->users >= 0)
+        fprintf(f, ",\"users\":%d", info->users);
+    else
+        fputs(",\"users\":null", f);
     fputs(",\"state\":", f);
     cli_json_string(f, cli_state_name(info->state));
     fputs(",\"error\":", f);
@@ -229,8 +234,16 @@ static const cli_opt ls_opts[] = {
     {NULL, 0, NULL, NULL},
 };
 
-enum { COL_NAME, COL_SIZE, COL_KIND, COL_PERSIST, COL_INUSE, COL_STATE, COL_OWNER, COL_MODE,
-       COL_ENTRIES, NCOLS };
+/* One meaning per column, the same as in --json and stat (see ls --help). */
+enum { COL_NAME, COL_KIND, COL_BYTES, COL_MEMORY, COL_MAXVALUE, COL_ENTRIES, COL_PERSIST,
+       COL_USERS, COL_STATE, COL_OWNER, COL_MODE, NCOLS };
+
+/* The columns whose numbers are aligned to the right. */
+static int numeric(int c)
+{
+    return c == COL_BYTES || c == COL_MEMORY || c == COL_MAXVALUE || c == COL_ENTRIES ||
+           c == COL_USERS;
+}
 
 typedef struct ls_row {
     char col[NCOLS][STATE_TEXT_MAX];
@@ -238,8 +251,9 @@ typedef struct ls_row {
 
 static int run_ls(const cli_cmd *cmd, cli_args *a)
 {
-    static const char *const header[NCOLS] = {"NAME",  "SIZE",  "KIND", "PERSIST", "IN USE",
-                                              "STATE", "OWNER", "MODE", "ENTRIES"};
+    static const char *const header[NCOLS] = {
+        "NAME",    "KIND",    "BYTES", "MEMORY", "MAXVALUE", "ENTRIES",
+        "PERSIST", "USERS", "STATE",  "OWNER",  "MODE"};
     info_list l;
     ls_row *rows;
     size_t i, n = 0, width[NCOLS];
@@ -281,15 +295,20 @@ static int run_ls(const cli_cmd *cmd, cli_args *a)
         const smem_info *info = &l.v[i];
         ls_row *r = &rows[i];
         snprintf(r->col[COL_NAME], sizeof r->col[0], "%s", info->name);
-        /* The size that matters to users: a value's capacity, the value
-         * size of a map's entries. */
-        snprintf(r->col[COL_SIZE], sizeof r->col[0], "%llu",
-                 (unsigned long long)(info->kind == SMEM_KIND_MAP ? info->max_value
-                                      : info->capacity           ? info->capacity
-                                                                 : info->size));
         snprintf(r->col[COL_KIND], sizeof r->col[0], "%s", cli_kind_name(info->kind));
+        snprintf(r->col[COL_BYTES], sizeof r->col[0], "%llu", (unsigned long long)info->size);
+        cli_format_size_short(info->memory, r->col[COL_MEMORY], sizeof r->col[0]);
+        if (info->kind == SMEM_KIND_MAP || info->kind == SMEM_KIND_VALUE)
+            snprintf(r->col[COL_MAXVALUE], sizeof r->col[0], "%llu",
+                     (unsigned long long)(info->kind == SMEM_KIND_MAP ? info->max_value
+                                                                      : info->capacity));
+        else
+            snprintf(r->col[COL_MAXVALUE], sizeof r->col[0], "-");
         snprintf(r->col[COL_PERSIST], sizeof r->col[0], "%s", info->persistent ? "yes" : "no");
-        snprintf(r->col[COL_INUSE], sizeof r->col[0], "%s", info->in_use ? "yes" : "no");
+        if (info->users >= 0)
+            snprintf(r->col[COL_USERS], sizeof r->col[0], "%d", info->users);
+        else
+            snprintf(r->col[COL_USERS], sizeof r->col[0], "%s", info->in_use ? "some" : "0");
         state_text(info, r->col[COL_STATE], sizeof r->col[0]);
         owner_name(info->uid, r->col[COL_OWNER], sizeof r->col[0]);
         snprintf(r->col[COL_MODE], sizeof r->col[0], "%04o", info->mode & 07777u);
@@ -308,7 +327,7 @@ static int run_ls(const cli_cmd *cmd, cli_args *a)
             const char *s = i == 0 ? header[c] : rows[i - 1].col[c];
             if (c == NCOLS - 1)
                 printf("%s\n", s);
-            else if (c == COL_SIZE) /* numbers to the right */
+            else if (numeric(c))
                 printf("%*s  ", (int)width[c], s);
             else
                 printf("%-*s  ", (int)width[c], s);
@@ -324,13 +343,16 @@ const cli_cmd cli_cmd_ls = {
     .args = "[--json] [--all]",
     .summary = "list the regions",
     .description =
-        "Lists the regions of the current user, sorted by name, as a table with the\n"
-        "columns NAME, SIZE (usable bytes; for a value, its capacity; for a map, the\n"
-        "largest value of a key), KIND (region, value, map or unknown), PERSIST (kept\n"
-        "without users: yes/no), IN USE (some process has it open: yes/no), STATE\n"
-        "(ready, initialising, stale, or \"bad: reason\"), OWNER (user name, or uid if\n"
-        "it has none), MODE (octal permission bits) and ENTRIES (for a map, the keys\n"
-        "in use and the most it holds, such as 3/100; \"-\" for other kinds).\n"
+        "Lists the regions of the current user, sorted by name, as a table with one\n"
+        "meaning per column, the same as in --json and stat: NAME; KIND (region,\n"
+        "value, map or unknown); BYTES (usable bytes, the size it was made with);\n"
+        "MEMORY (the memory it takes, its header and tail included, as 4.1K or\n"
+        "3.4M: powers of 1024); MAXVALUE (the largest value it holds: a map's value\n"
+        "size, a value's capacity; \"-\" for a raw region); ENTRIES (a map's keys in\n"
+        "use and the most it holds, such as 3/100; \"-\" for other kinds); PERSIST\n"
+        "(kept without users: yes/no); USERS (how many opens have it, in all\n"
+        "processes); STATE (ready, initialising, stale, or \"bad: reason\"); OWNER\n"
+        "(user name, or uid if it has none); MODE (octal permission bits).\n"
         "\n"
         "A stale region has no user left and is not persistent, or its creator died\n"
         "while initialising it: the next open re-creates it, and `sharedmem gc`\n"
@@ -340,13 +362,14 @@ const cli_cmd cli_cmd_ls = {
         "If there is no region, ls prints nothing.\n"
         "\n"
         "With --json, prints a JSON array (\"[]\" if empty) of objects with the keys\n"
-        "name, size (usable bytes), capacity (a value's capacity, a map's most\n"
-        "entries, else 0), entries (a map's keys in use, else 0), max_value (a map's\n"
-        "value size, else 0), kind, persistent, in_use, state, error (null, or the\n"
-        "code's name such as \"SMEM_EACCES\" for a bad region), problem (null, or for\n"
-        "a bad region \"damaged\", \"another_user\", \"symlink\" or \"unusable\"), uid,\n"
-        "owner (user name or null), mode (a string such as \"0600\"), created (seconds\n"
-        "since 1970, 0 if unknown) and layout (the header's layout version).",
+        "name, size (usable bytes), memory (bytes it takes), capacity (a value's\n"
+        "capacity, a map's most entries, else 0), entries (a map's keys in use, else\n"
+        "0), max_value (a map's value size, else 0), kind, persistent, in_use, users\n"
+        "(opens, or null if unknown), state, error (null, or the code's name such as\n"
+        "\"SMEM_EACCES\" for a bad region), problem (null, or for a bad region\n"
+        "\"damaged\", \"another_user\", \"symlink\" or \"unusable\"), uid, owner (user\n"
+        "name or null), mode (a string such as \"0600\"), created (seconds since 1970,\n"
+        "0 if unknown) and layout (the header's layout version).",
     .opts = ls_opts,
     .exit_status = "0  the list was printed (possibly empty)\n"
                    "1  the list could not be read\n"
@@ -397,6 +420,8 @@ static int run_stat(const cli_cmd *cmd, cli_args *a)
     printf("%-11s %s\n", "kind:", cli_kind_name(info.kind));
     cli_format_size(info.size, buf, sizeof buf);
     printf("%-11s %llu (%s)\n", "size:", (unsigned long long)info.size, buf);
+    cli_format_size(info.memory, buf, sizeof buf);
+    printf("%-11s %llu (%s)\n", "memory:", (unsigned long long)info.memory, buf);
     if (info.kind == SMEM_KIND_MAP) {
         printf("%-11s %llu of %llu\n", "entries:", (unsigned long long)info.entries,
                (unsigned long long)info.capacity);
@@ -412,6 +437,8 @@ static int run_stat(const cli_cmd *cmd, cli_args *a)
         printf("%-11s %s\n", "error:", smem_err_name(info.error));
     printf("%-11s %s\n", "persistent:", info.persistent ? "yes" : "no");
     printf("%-11s %s\n", "in use:", info.in_use ? "yes" : "no");
+    if (info.users >= 0)
+        printf("%-11s %d\n", "users:", info.users);
     if (!cli_os_has_uids())
         printf("%-11s -\n", "owner:");
     else if (cli_os_user_name(info.uid, owner, sizeof owner) == 0)
@@ -563,6 +590,20 @@ static int remove_region(const char *name)
     return rc == SMEM_ENOENT ? 0 : rc; /* gone with its last holder */
 }
 
+/* After NAME was removed while USERS opens had it (-1: some, unknown). */
+static void say_still_open(const char *name, int users)
+{
+    char who[48];
+    if (users > 0)
+        snprintf(who, sizeof who, "%d %s", users, users == 1 ? "open still has" : "opens still have");
+    else
+        snprintf(who, sizeof who, "some processes still have");
+    fprintf(stderr,
+            "sharedmem: note: %s is removed, but %s it: its memory stays until the last one "
+            "closes it, and the next open of %s makes a new region\n",
+            name, who, name);
+}
+
 static int run_rm(const cli_cmd *cmd, cli_args *a)
 {
     int i, rc, status = CLI_OK;
@@ -571,9 +612,13 @@ static int run_rm(const cli_cmd *cmd, cli_args *a)
         if ((rc = cli_check_name(cmd, a->pos[i])) != CLI_OK)
             return rc;
     for (i = 0; i < a->npos; i++) {
+        smem_info before;
+        int looked = smem_region_stat(a->pos[i], &before) == 0;
         rc = remove_region(a->pos[i]);
         if (rc < 0)
             status = cli_fail(cmd, a->pos[i], rc);
+        else if (looked && before.in_use)
+            say_still_open(a->pos[i], before.users);
     }
     return status;
 }
@@ -585,7 +630,8 @@ const cli_cmd cli_cmd_rm = {
     .description =
         "Removes the name of each region NAME.  Processes that have the region open\n"
         "keep their memory until they close it; the next open of NAME creates a new\n"
-        "region.  Only your own regions can be removed.  An error on one NAME is\n"
+        "region; rm says so, with how many opens still have it.  Only your own\n"
+        "regions can be removed.  An error on one NAME is\n"
         "reported and the others are still removed.  All names are checked before\n"
         "anything is removed.",
     .exit_status = "0  every region was removed\n"

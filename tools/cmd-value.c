@@ -77,11 +77,45 @@ static void print_json(const char *name, const unsigned char *p, size_t len, uin
 /* ---------------------------------------------------------------------- */
 /* get                                                                    */
 
-enum { GET_JSON };
+enum { GET_JSON, GET_RAW };
 static const cli_opt get_opts[] = {
-    {"json", 0, NULL, "print {\"name\",(\"key\",)\"length\",\"version\",\"value\"} as JSON"},
+    {"json", 0, NULL, "print name, (key,) length, version and value as JSON"},
+    {"raw", 0, NULL, "the bytes of a region of any kind (hex on a terminal)"},
     {NULL, 0, NULL, NULL},
 };
+
+int cli_region_bytes(const cli_cmd *cmd, const char *name, enum cli_bytes_how how)
+{
+    smem_opts opts;
+    smem_region *r = NULL;
+    memset(&opts, 0, sizeof opts);
+    opts.flags = SMEM_RDONLY | SMEM_ANYKIND;
+    int rc = smem_region_open(name, 0, &opts, &r);
+    if (rc < 0)
+        return cli_fail(cmd, name, rc);
+    const unsigned char *p = smem_region_data(r);
+    size_t n = smem_region_size(r);
+    if (how == CLI_BYTES_AUTO)
+        how = cli_os_is_terminal(stdout) ? CLI_BYTES_HEX : CLI_BYTES_RAW;
+    if (how == CLI_BYTES_JSON) {
+        fputs("{\"name\":", stdout);
+        cli_json_string(stdout, name);
+        fprintf(stdout, ",\"kind\":\"%s\",\"size\":%llu,\"hex\":\"",
+                cli_kind_name(cli_region_kind(name)), (unsigned long long)n);
+        for (size_t i = 0; i < n; i++)
+            fprintf(stdout, "%02x", p[i]);
+        fputs("\"}\n", stdout);
+    } else if (how == CLI_BYTES_HEX) {
+        cli_hex_dump(stdout, p, n);
+    } else {
+        cli_os_binary(stdout);
+        fwrite(p, 1, n, stdout);
+    }
+    fflush(stdout);
+    rc = smem_region_check(r); /* shrunk meanwhile: what we wrote was zeros */
+    smem_region_close(r);
+    return rc < 0 ? cli_fail(cmd, name, rc) : CLI_OK;
+}
 
 static int run_get(const cli_cmd *cmd, cli_args *a)
 {
@@ -94,6 +128,11 @@ static int run_get(const cli_cmd *cmd, cli_args *a)
 
     if ((rc = cli_check_name(cmd, name)) != CLI_OK)
         return rc;
+    if (a->seen[GET_RAW]) {
+        if (a->npos == 2 || a->seen[GET_JSON])
+            return cli_usage(cmd, "--raw takes no KEY and no --json");
+        return cli_region_bytes(cmd, name, CLI_BYTES_AUTO);
+    }
     if (a->npos == 2) { /* get NAME KEY: a map's entry */
         if ((rc = cli_check_key(cmd, a->pos[1])) != CLI_OK)
             return rc;
@@ -108,23 +147,23 @@ static int run_get(const cli_cmd *cmd, cli_args *a)
         return cli_fail(cmd, name, rc);
     }
 
-    if (a->seen[GET_JSON]) {
+    if (a->seen[GET_JSON])
         print_json(name, b.p, len, version);
-    } else {
-        cli_os_binary(stdout);
-        fwrite(b.p, 1, len, stdout); /* main() reports a write error */
-    }
+    else
+        cli_write_value(b.p, len);
     free(b.p);
     return CLI_OK;
 }
 
 const cli_cmd cli_cmd_get = {
     .name = "get",
-    .args = "NAME [KEY] [--json]",
+    .args = "NAME [KEY] [--json] | NAME --raw",
     .summary = "print a value, or the value of a key of a map",
     .description =
-        "Writes the bytes of the value NAME to standard output, exactly, with no\n"
-        "newline added.  A value that was never set is empty: get prints nothing.\n"
+        "Writes the bytes of the value NAME to standard output, exactly.  On a\n"
+        "terminal it adds a newline if the value does not end with one, so that the\n"
+        "prompt starts on a line of its own; to a pipe or a file it writes only the\n"
+        "value's bytes.  A value that was never set is empty: get prints nothing.\n"
         "With KEY, NAME must be a map, and get writes the value of its KEY (keys have\n"
         "1 to 64 bytes; put \"--\" before one that begins with \"-\"); a KEY that is\n"
         "not in the map is an error (\"no key 'KEY'\").  Without KEY, NAME must be a\n"
@@ -133,12 +172,17 @@ const cli_cmd cli_cmd_get = {
         "\n"
         "With --json, prints one line: {\"name\":NAME,\"length\":BYTES,\"version\":V,\n"
         "\"value\":STRING}, with \"key\":KEY after the name for a map's key.  The\n"
-        "version is 0 for a value never set, and every set makes it larger.  In STRING, well-formed UTF-8 is copied as it is, except\n"
-        "that \" and \\ are escaped and control characters (and DEL) are written as\n"
-        "\\b \\f \\n \\r \\t or \\u00XX; every byte that is not part of well-formed UTF-8\n"
-        "is written as \\u00XX, XX being the byte.  Text round-trips exactly; for\n"
-        "other bytes \\u00XX cannot be told from the character U+00XX, so use get\n"
-        "without --json to read binary values.",
+        "version is 0 for a value never set, and every set makes it larger.  In\n"
+        "STRING, well-formed UTF-8 is copied as it is, except that \" and \\ are\n"
+        "escaped and control characters (and DEL) are written as \\b \\f \\n \\r \\t\n"
+        "or \\u00XX; every byte that is not part of well-formed UTF-8 is written as\n"
+        "\\u00XX, XX being the byte.  Text round-trips exactly; for other bytes \\u00XX\n"
+        "cannot be told from the character U+00XX, so use get without --json to\n"
+        "read binary values.\n"
+        "\n"
+        "With --raw, NAME may be a region of any kind, and get writes all its usable\n"
+        "bytes as they are (a value's or a map's own structures included): raw to a\n"
+        "pipe or a file, as a hex dump on a terminal (like `dump` of a raw region).",
     .opts = get_opts,
     .exit_status = "0  the value was printed\n"
                    "1  no such value or map, NAME is another kind of region (a map without\n"
@@ -146,7 +190,8 @@ const cli_cmd cli_cmd_get = {
                    "2  usage error (including an invalid NAME or KEY)",
     .example = "sharedmem get config > config.txt\n"
                "sharedmem get config --json\n"
-               "sharedmem get settings colour",
+               "sharedmem get settings colour\n"
+               "sharedmem get jobs --raw | od -c",
     .min_args = 1,
     .max_args = 2,
     .run = run_get,
@@ -303,9 +348,10 @@ const cli_cmd cli_cmd_set = {
 /* ---------------------------------------------------------------------- */
 /* watch                                                                  */
 
-enum { WATCH_JSON };
+enum { WATCH_JSON, WATCH_FOLLOW };
 static const cli_opt watch_opts[] = {
     {"json", 0, NULL, "print each value or change as a JSON object on one line"},
+    {"follow", 'F', NULL, "when NAME is removed or made again, wait for it and go on"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -320,94 +366,126 @@ static void print_line(int json, const char *name, const unsigned char *p, size_
     }
 }
 
-static int run_watch(const cli_cmd *cmd, cli_args *a)
+/* Prints the value V (NAME) and each new one until a stop signal
+ * (CLI_OK), an error (CLI_FAIL, reported) or until NAME no longer leads to
+ * V (CLI_WATCH_GONE). */
+static int watch_value(const cli_cmd *cmd, const char *name, int json, smem_value *v)
 {
-    const char *name = a->pos[0];
-    int json = a->seen[WATCH_JSON] > 0;
-    smem_value *v = NULL;
     cli_buf b = {NULL, 0};
     size_t len = 0;
     uint64_t seen = 0;
     int rc, status = CLI_OK;
 
-    if ((rc = cli_check_name(cmd, name)) != CLI_OK)
-        return rc;
-    if (a->npos == 2 && (rc = cli_check_key(cmd, a->pos[1])) != CLI_OK)
-        return rc;
-    /* Catch the stop signals first: one that arrives while the value is
-     * being opened is held and ends the loop at once. */
-    if (cli_os_stop_begin(NULL) != 0)
-        return cli_failf(cmd, "cannot catch the stop signals");
-    if (a->npos == 2) { /* watch NAME KEY: a map's entry */
-        status = cli_map_watch(cmd, name, a->pos[1], json);
-        cli_os_stop_end();
-        return status;
-    }
-    /* Not read-only, although watch never writes: a read-only handle
-     * cannot ask writers to wake it, so its waits poll every millisecond;
-     * a writable one sleeps in the kernel until a set wakes it. */
-    {
-        smem_opts opts;
-        memset(&opts, 0, sizeof opts);
-        opts.flags = SMEM_NOCREATE;
-        rc = smem_value_open(name, 0, &opts, &v);
-    }
-    if (rc == SMEM_EMISMATCH && cli_region_kind(name) == SMEM_KIND_MAP) {
-        /* watch NAME of a map: every change of it */
-        status = cli_map_watch(cmd, name, NULL, json);
-        cli_os_stop_end();
-        return status;
-    }
-    if (rc < 0) {
-        cli_os_stop_end();
-        return cli_fail(cmd, name, rc);
-    }
     if (!json)
         cli_os_binary(stdout);
-
     rc = read_value(v, &b, &len, &seen);
     if (rc < 0) {
-        status = cli_fail(cmd, name, rc);
-        goto out;
+        free(b.p);
+        return cli_fail(cmd, name, rc);
     }
     print_line(json, name, b.p, len, seen);
-
     for (;;) {
         uint64_t version = 0;
         if (fflush(stdout) != 0 || ferror(stdout)) {
             status = cli_fail_name(cmd, name, "error writing the output");
-            goto out;
+            break;
         }
         if (cli_os_stop_requested())
             break;
         rc = smem_value_wait(v, seen, CLI_WATCH_TICK_MS);
+        if (rc == SMEM_ETIMEDOUT && smem_value_named(v) == 0) {
+            status = CLI_WATCH_GONE;
+            break;
+        }
         if (rc == SMEM_ETIMEDOUT || rc == SMEM_EINTR)
             continue;
-        if (rc < 0) {
+        if (rc < 0 || (rc = read_value(v, &b, &len, &version)) < 0) {
             status = cli_fail(cmd, name, rc);
-            goto out;
-        }
-        rc = read_value(v, &b, &len, &version);
-        if (rc < 0) {
-            status = cli_fail(cmd, name, rc);
-            goto out;
+            break;
         }
         if (version == seen)
             continue;
         print_line(json, name, b.p, len, version);
         seen = version;
     }
-
-out:
-    smem_value_close(v);
-    cli_os_stop_end();
     free(b.p);
+    return status;
+}
+
+/* Opens NAME (a value, a map, or KEY of a map) and watches it: CLI_OK,
+ * CLI_FAIL or CLI_WATCH_GONE, as watch_value. */
+static int watch_once(const cli_cmd *cmd, const char *name, const char *key, int json)
+{
+    smem_value *v = NULL;
+    smem_opts opts;
+    int rc;
+
+    if (key) /* watch NAME KEY: a map's entry */
+        return cli_map_watch(cmd, name, key, json);
+    /* Not read-only, although watch never writes: a read-only handle
+     * cannot ask writers to wake it, so its waits poll every millisecond;
+     * a writable one sleeps in the kernel until a set wakes it. */
+    memset(&opts, 0, sizeof opts);
+    opts.flags = SMEM_NOCREATE;
+    rc = smem_value_open(name, 0, &opts, &v);
+    if (rc == SMEM_EMISMATCH && cli_region_kind(name) == SMEM_KIND_MAP)
+        return cli_map_watch(cmd, name, NULL, json); /* every change of the map */
+    if (rc < 0)
+        return cli_value_open_failed(cmd, name, rc, "KEY");
+    rc = watch_value(cmd, name, json, v);
+    smem_value_close(v);
+    return rc;
+}
+
+/* --follow: waits until NAME exists and is ready; 0, or 1 if a stop
+ * signal came first. */
+static int wait_for_name(const char *name)
+{
+    smem_info info;
+    while (!cli_os_stop_requested()) {
+        if (smem_region_stat(name, &info) == 0 && info.state == SMEM_STATE_READY)
+            return 0;
+        cli_os_sleep_ms(CLI_WATCH_TICK_MS);
+    }
+    return 1;
+}
+
+static int run_watch(const cli_cmd *cmd, cli_args *a)
+{
+    const char *name = a->pos[0];
+    const char *key = a->npos == 2 ? a->pos[1] : NULL;
+    int json = a->seen[WATCH_JSON] > 0, follow = a->seen[WATCH_FOLLOW] > 0;
+    int rc, status = CLI_OK;
+
+    if ((rc = cli_check_name(cmd, name)) != CLI_OK)
+        return rc;
+    if (key && (rc = cli_check_key(cmd, key)) != CLI_OK)
+        return rc;
+    /* Catch the stop signals first: one that arrives while the value is
+     * being opened is held and ends the loop at once. */
+    if (cli_os_stop_begin(NULL) != 0)
+        return cli_failf(cmd, "cannot catch the stop signals");
+    for (;;) {
+        if (follow && wait_for_name(name) != 0)
+            break; /* stopped while waiting */
+        status = watch_once(cmd, name, key, json);
+        if (status != CLI_WATCH_GONE)
+            break;
+        if (!follow) {
+            status = cli_fail_name(cmd, name, "was removed, or now names a new region: "
+                                              "stopped watching (--follow goes on with it)");
+            break;
+        }
+        fprintf(stderr, "sharedmem: watch %s: removed, or made again: following the name\n",
+                name);
+    }
+    cli_os_stop_end();
     return status;
 }
 
 const cli_cmd cli_cmd_watch = {
     .name = "watch",
-    .args = "NAME [KEY] [--json]",
+    .args = "NAME [KEY] [--json] [--follow]",
     .summary = "print a value, a key or a map, and each change of it",
     .description =
         "Prints the current value of NAME, then each new value as soon as a set (in\n"
@@ -420,10 +498,12 @@ const cli_cmd cli_cmd_watch = {
         "\n"
         "A value containing a newline spans several lines; with --json, each value\n"
         "is one JSON object on one line, as printed by `get --json`, with its\n"
-        "version.  NAME must exist; watch keeps it open (as\n"
-        "`hold` does), so it stays alive while watched.  If NAME is removed with\n"
-        "`sharedmem rm`, watch goes on showing the removed value, which nobody can\n"
-        "change any more.\n"
+        "version.  NAME must exist; watch keeps it open (as `hold` does), so it\n"
+        "stays alive while watched.  If NAME is removed (`sharedmem rm`), or removed\n"
+        "and made again, watch notices within 0.2 s, says so on stderr and exits 1.\n"
+        "With --follow it says so and goes on: it waits for NAME to exist again and\n"
+        "prints its current value (or keys) as the first lines of the new one; with\n"
+        "--follow, a NAME that does not exist yet is waited for too.\n"
         "\n"
         "watch NAME KEY, of a map NAME: prints the value of KEY, then each new value\n"
         "of it, in the same way.  A KEY that is not in the map (yet, or any more)\n"
@@ -444,8 +524,9 @@ const cli_cmd cli_cmd_watch = {
         "(0, and the value null, for \"del\").",
     .opts = watch_opts,
     .exit_status = "0  stopped by a signal\n"
-                   "1  no such value or map, NAME is another kind of region, or it could\n"
-                   "   not be read or the output written\n"
+                   "1  no such value or map, NAME is another kind of region, it could not\n"
+                   "   be read or the output written, or (without --follow) NAME was\n"
+                   "   removed or made again\n"
                    "2  usage error (including an invalid NAME or KEY)",
     .example = "sharedmem watch status\n"
                "sharedmem watch status --json | while read -r line; do ...; done\n"

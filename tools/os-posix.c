@@ -65,6 +65,11 @@ int cli_os_binary(FILE *f)
     return 0;
 }
 
+int cli_os_is_terminal(FILE *f)
+{
+    return isatty(fileno(f));
+}
+
 void cli_os_sleep_ms(int ms)
 {
     struct timespec ts;

@@ -55,6 +55,11 @@ int cli_os_binary(FILE *f)
     return _setmode(_fileno(f), _O_BINARY) == -1 ? -1 : 0;
 }
 
+int cli_os_is_terminal(FILE *f)
+{
+    return _isatty(_fileno(f));
+}
+
 void cli_os_sleep_ms(int ms)
 {
     Sleep((DWORD)ms);

@@ -686,16 +686,22 @@ check_capacity() {
     expect_no_region "$P-big" "a new value too small for standard input is not created"
 }
 
+# raw_region_error CMD RAW: what CMD says of the raw region RAW.
+raw_region_error() {
+    printf 'sharedmem: %s %s: is a raw region (bytes with no value or map in them): `sharedmem get %s --raw` or `sharedmem dump %s` show its bytes; get, set and watch work on values and maps' \
+        "$1" "$2" "$2" "$2"
+}
+
 # check_kind_errors RAW: get, set and watch of the raw region RAW, and of
 # a missing name, fail.
 check_kind_errors() {
     A=$1
     run set "$A" x
     expect_rc 1 "set of a raw region"
-    expect_err_line "sharedmem: set $A: exists with another size or kind" "set of a raw region"
+    expect_err_line "$(raw_region_error set "$A")" "set of a raw region"
     run get "$A"
     expect_rc 1 "get of a raw region"
-    expect_err_line "sharedmem: get $A: exists with another size or kind" "get of a raw region"
+    expect_err_line "$(raw_region_error get "$A")" "get of a raw region"
     run stat "$A" --json
     expect_json "$TMP/out" "$A" "the raw region is untouched" '"kind":"region"'
     run get "$P-missing"
@@ -710,7 +716,7 @@ check_kind_errors() {
     expect_err_line "sharedmem: watch $P-missing: no such region" "watch of a missing value"
     run watch "$A"
     expect_rc 1 "watch of a raw region"
-    expect_err_line "sharedmem: watch $A: exists with another size or kind" "watch of a raw region"
+    expect_err_line "$(raw_region_error watch "$A")" "watch of a raw region"
 }
 
 # ---------------------------------------------------------------------------
@@ -904,8 +910,8 @@ check_maps() {
     expect_json_doc "$TMP/out" "ls --json"
     run ls
     if [ "$(tr -d ' \n' <"$TMP/out")" != "" ] || [ "$EMU" = "" ]; then
-        if awk -v n="$M" '$1 == n && $2 == 16 && $3 == "map" && $9 == "4/4"' "$TMP/out" |
-            grep -q .; then pass; else fail "ls row of the map: SIZE 16, KIND map, ENTRIES 4/4"; fi
+        if awk -v n="$M" '$1 == n && $2 == "map" && $5 == 16 && $6 == "4/4"' "$TMP/out" |
+            grep -q .; then pass; else fail "ls row of the map: KIND map, MAXVALUE 16, ENTRIES 4/4"; fi
     fi
 
     # a full map: no new key, but existing keys change
@@ -1037,11 +1043,16 @@ check_map_kinds() {
         expect_rc 1 "$c of a value"
         expect_err_line "sharedmem: ${c%% *} $V: is a value, not a map" "$c of a value"
     done
-    for c in "get $A k" "set $A k x" "del $A k" "incr $A k" "keys $A" "dump $A" "watch $A k"; do
+    for c in "get $A k" "set $A k x" "del $A k" "incr $A k" "keys $A" "watch $A k"; do
         eval "run $c"
         expect_rc 1 "$c of a raw region"
-        expect_err_line "sharedmem: ${c%% *} $A: is a raw region, not a map" "$c of a raw region"
+        expect_err_line "$(raw_region_error "${c%% *}" "$A")" "$c of a raw region"
     done
+    # dump of a raw region: its bytes, as a hex dump
+    run dump "$A"
+    expect_rc 0 "dump of a raw region"
+    if head -n 1 "$TMP/out" | grep -q '^00000000: [0-9a-f ]*  '; then pass; else
+        fail "dump of a raw region: the first line is not a hex dump line"; fi
     X="$P-nomap"
     for c in "get $X k" "set $X k x" "del $X k" "incr $X k" "keys $X" "dump $X" "watch $X k"; do
         eval "run $c"

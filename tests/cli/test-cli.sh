@@ -152,23 +152,25 @@ run create --persist "$B" 1M # options before positionals
 expect_rc 0 "create with the option first"
 run ls
 expect_rc 0 "ls"
-if head -n 1 "$TMP/out" | grep -q '^NAME  *SIZE  *KIND  *PERSIST  *IN USE  *STATE  *OWNER  *MODE  *ENTRIES$'; then
+if head -n 1 "$TMP/out" | grep -q '^NAME  *KIND  *BYTES  *MEMORY  *MAXVALUE  *ENTRIES  *PERSIST  *USERS  *STATE  *OWNER  *MODE$'; then
     pass
 else
     fail "ls header"
 fi
 row=$(awk -v n="$A" '$1 == n' "$TMP/out")
 if [ "$row" ] && echo "$row" | awk -v o="$ME_NAME" -v u="$ME_UID" \
-    '{ exit !($2 == 65536 && $3 == "region" && $4 == "yes" && $5 == "no" && $6 == "ready" &&
-              ($7 == o || $7 == u) && $8 == "0640" && $9 == "-") }'; then
+    '{ exit !($2 == "region" && $3 == 65536 && $4 == "64K" && $5 == "-" && $6 == "-" &&
+              $7 == "yes" && $8 == 0 && $9 == "ready" && ($10 == o || $10 == u) &&
+              $11 == "0640") }'; then
     pass
 else
     fail "ls row of $A: '$row'"
 fi
-if awk -v n="$B" '$1 == n && $2 == 1048576 && $8 == "0600"' "$TMP/out" | grep -q .; then pass; else
+if awk -v n="$B" '$1 == n && $3 == 1048576 && $4 == "1.0M" && $11 == "0600"' "$TMP/out" |
+    grep -q .; then pass; else
     fail "ls row of $B (1M, default mode 0600)"; fi
-# the table is aligned: the SIZE column ends at the same place on every line
-if awk 'NR == 1 { e = index($0, "SIZE") + 3 } NR > 1 { if (substr($0, e + 1, 2) != "  ") bad = 1 }
+# the table is aligned: the BYTES column ends at the same place on every line
+if awk 'NR == 1 { e = index($0, "BYTES") + 4 } NR > 1 { if (substr($0, e + 1, 2) != "  ") bad = 1 }
         END { exit bad }' "$TMP/out"; then pass; else fail "ls columns are aligned"; fi
 
 run ls --json
@@ -305,7 +307,7 @@ run stat "$V" --json
 expect_json "$TMP/out" "$V" "value made by set --persist" '"kind":"value"' \
     '"persistent":true' '"in_use":false' '"state":"ready"' '"mode":"0600"'
 run ls
-if awk -v n="$V" '$1 == n && $3 == "value"' "$TMP/out" | grep -q .; then pass; else
+if awk -v n="$V" '$1 == n && $2 == "value" && $5 == 4096' "$TMP/out" | grep -q .; then pass; else
     fail "ls shows the kind 'value'"; fi
 
 check_values "$V"
@@ -364,7 +366,7 @@ run stat "$M" --json
 expect_json "$TMP/out" "$M" "map made by map --persist" '"kind":"map"' '"capacity":4,' \
     '"entries":0,' '"max_value":16,' '"persistent":true' '"in_use":false' '"mode":"0640"'
 run ls
-if awk -v n="$M" '$1 == n && $2 == 16 && $3 == "map" && $4 == "yes" && $9 == "0/4"' "$TMP/out" |
+if awk -v n="$M" '$1 == n && $2 == "map" && $5 == 16 && $7 == "yes" && $6 == "0/4"' "$TMP/out" |
     grep -q .; then pass; else fail "ls row of an empty map"; fi
 
 check_maps "$M"
