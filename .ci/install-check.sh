@@ -1,12 +1,15 @@
 #!/bin/sh
-# Installs the build into a scratch prefix and builds a consumer against
-# it twice: with pkg-config and with CMake's find_package.
+# Installs the build into a scratch prefix, runs the installed tool with
+# no LD_LIBRARY_PATH, and builds consumers against it: with pkg-config
+# (sharedmem, and dllshmem for the seed's programs) and with CMake's
+# find_package.
 # usage: install-check.sh BUILD_DIR
 set -eu
 build=$1
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
+env -u LD_LIBRARY_PATH "$tmp/prefix/bin/sharedmem" --version
 
 cat >"$tmp/consumer.c" <<'C'
 #include <sharedmem.h>
@@ -43,4 +46,12 @@ cmake -S "$tmp/cm" -B "$tmp/cm/build" -DCMAKE_PREFIX_PATH="$tmp/prefix" >/dev/nu
 cmake --build "$tmp/cm/build" >/dev/null
 "$tmp/cm/build/consumer"
 "$tmp/cm/build/consumer-static"
-echo "install check: pkg-config and find_package consumers built and ran"
+# The seed's programs, with pkg-config dllshmem.
+dflags=$(PKG_CONFIG_PATH=$pcdir pkg-config --cflags --libs dllshmem)
+for p in parent child; do
+    # shellcheck disable=SC2086
+    cc -D_GNU_SOURCE "$(dirname "$0")/../examples/$p.c" -o "$tmp/$p" $dflags -Wl,-rpath,"$libdir"
+done
+DLLSHMEM_NAME="install-check-$$" env -u LD_LIBRARY_PATH "$tmp/parent" "$tmp/child" |
+    grep 'This is a test string'
+echo "install check: the installed tool ran; pkg-config and find_package consumers built and ran"
