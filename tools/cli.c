@@ -675,3 +675,74 @@ void cli_hex_dump(FILE *f, const unsigned char *p, size_t len)
         fputc('\n', f);
     }
 }
+
+/* ---------------------------------------------------------------------- */
+/* Glob patterns                                                          */
+
+/* Whether C is in the set that starts after "[" at *P; moves *P past the
+ * closing "]".  -1 if the set is not closed (then "[" is literal). */
+static int in_set(const char **p, unsigned char c)
+{
+    const char *s = *p;
+    int negate = *s == '!', found = 0;
+    if (negate)
+        s++;
+    for (int first = 1; *s && (first || *s != ']'); first = 0) {
+        unsigned char lo = (unsigned char)*s++, hi = lo;
+        if (lo == '\\' && *s)
+            lo = hi = (unsigned char)*s++;
+        if (*s == '-' && s[1] && s[1] != ']') {
+            hi = (unsigned char)s[1];
+            s += 2;
+            if (hi == '\\' && *s)
+                hi = (unsigned char)*s++;
+        }
+        if (c >= lo && c <= hi)
+            found = 1;
+    }
+    if (*s != ']')
+        return -1;
+    *p = s + 1;
+    return found != negate;
+}
+
+int cli_glob_match(const char *pattern, const char *key)
+{
+    const char *p = pattern, *k = key;
+    const char *star = NULL, *star_k = NULL; /* where to go back to after a mismatch */
+    while (*k) {
+        const char *next = p;
+        int ok = 0;
+        if (*p == '*') {
+            star = ++p;
+            star_k = k;
+            continue;
+        }
+        if (*p == '?') {
+            ok = 1, next = p + 1;
+        } else if (*p == '[') {
+            next = p + 1;
+            int r = in_set(&next, (unsigned char)*k);
+            if (r < 0)
+                ok = *k == '[', next = p + 1;
+            else
+                ok = r;
+        } else if (*p == '\\' && p[1]) {
+            ok = p[1] == *k, next = p + 2;
+        } else if (*p) {
+            ok = *p == *k, next = p + 1;
+        }
+        if (ok) {
+            p = next;
+            k++;
+        } else if (star) { /* let the last "*" take one more byte */
+            p = star;
+            k = ++star_k;
+        } else {
+            return 0;
+        }
+    }
+    while (*p == '*')
+        p++;
+    return *p == 0;
+}

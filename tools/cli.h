@@ -69,7 +69,8 @@ typedef struct cli_cmd {
 /* The commands (one cli_cmd per command, defined next to its code). */
 extern const cli_cmd cli_cmd_ls, cli_cmd_stat, cli_cmd_create, cli_cmd_rm, cli_cmd_gc,
     cli_cmd_get, cli_cmd_set, cli_cmd_watch, cli_cmd_hold, cli_cmd_help, cli_cmd_version,
-    cli_cmd_map, cli_cmd_del, cli_cmd_incr, cli_cmd_keys, cli_cmd_dump;
+    cli_cmd_map, cli_cmd_del, cli_cmd_incr, cli_cmd_keys, cli_cmd_dump, cli_cmd_exists,
+    cli_cmd_type, cli_cmd_mget, cli_cmd_mset, cli_cmd_getset, cli_cmd_info;
 
 /* How long `watch` sleeps in a wait before it looks for a stop request
  * again (and whether its name still leads to what it watches): the
@@ -285,6 +286,21 @@ void cli_os_sleep_ms(int ms);
  * bytes pass unchanged (a no-op on POSIX; no CR-LF translation on
  * Windows).  0, or -1 on error. */
 int cli_os_binary(FILE *f);
+
+/* For the commands of cmd-keys.c, from cmd-map.c: opens the existing map
+ * NAME with FLAGS (SMEM_RDONLY or SMEM_NOCREATE), reporting a failure;
+ * reads KEY into B (0, SMEM_ENOENT or another code); reports the failure
+ * ERR of changing KEY. */
+int cli_map_open_existing(const cli_cmd *cmd, const char *name, unsigned flags, smem_map **m);
+struct cli_buf;
+int cli_map_read(smem_map *m, const char *key, struct cli_buf *b, size_t *len, uint64_t *version);
+int cli_map_change_failed(const cli_cmd *cmd, const char *name, smem_map *m, const char *key,
+                          int err);
+
+/* Whether KEY matches the glob PATTERN, as fnmatch(3) with no flags does:
+ * "*" any bytes ("/" and "." too), "?" one byte, "[abc]", "[a-z]", "[!a]"
+ * one of (or none of) a set, "\" makes the next byte literal. */
+int cli_glob_match(const char *pattern, const char *key);
 
 /* Reports that NAME is a raw region, which CMD cannot use, and what can
  * (cmd-map.c). */

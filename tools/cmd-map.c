@@ -521,8 +521,10 @@ const cli_cmd cli_cmd_del = {
     .args = "NAME KEY...",
     .summary = "delete keys of a map",
     .description =
-        "Deletes each KEY of the map NAME.  A KEY that is not there is reported\n"
-        "(\"no key 'KEY'\") and the others are still deleted.  All keys are checked\n"
+        "Deletes each KEY of the map NAME, each on its own (not one transaction: a\n"
+        "reader may see some gone and not the others yet).  A KEY that is not there\n"
+        "is reported (\"no key 'KEY'\") and the others are still deleted.  All keys\n"
+        "are checked\n"
         "(1 to 64 bytes) before anything is deleted.  To delete a KEY that begins\n"
         "with \"-\", put \"--\" before it.",
     .exit_status = "0  every key was deleted\n"
@@ -675,6 +677,16 @@ static int run_keys(const cli_cmd *cmd, cli_args *a)
     smem_map_close(m);
     if (rc < 0)
         return cli_fail(cmd, name, rc);
+    if (a->npos == 2) { /* keep the keys that match PATTERN */
+        size_t kept = 0;
+        for (i = 0; i < s.n; i++) {
+            if (cli_glob_match(a->pos[1], s.v[i].key))
+                s.v[kept++] = s.v[i];
+            else
+                free(s.v[i].val);
+        }
+        s.n = kept;
+    }
 
     if (a->seen[KEYS_JSON]) {
         fputc('[', stdout);
@@ -700,10 +712,14 @@ static int run_keys(const cli_cmd *cmd, cli_args *a)
 
 const cli_cmd cli_cmd_keys = {
     .name = "keys",
-    .args = "NAME [--json | --null]",
-    .summary = "list the keys of a map",
+    .args = "NAME [PATTERN] [--json | --null]",
+    .summary = "list the keys of a map (those that match a glob PATTERN)",
     .description =
-        "Prints the keys of the map NAME, one per line, sorted in byte order.  So\n"
+        "Prints the keys of the map NAME, one per line, sorted in byte order; with\n"
+        "PATTERN, only those it matches, as fnmatch(3) with no flags matches: \"*\"\n"
+        "any bytes (\"/\" and \".\" too), \"?\" one byte, \"[abc]\", \"[a-z]\" or \"[!a]\"\n"
+        "one byte of (or not of) a set, and \"\\\" before a byte takes it literally.\n"
+        "Quote PATTERN, so that the shell does not expand it.  So\n"
         "that every line is one key, the bytes of a key are shown as in `dump`: a\n"
         "backslash as \\\\, tab, newline and carriage return as \\t \\n \\r, other\n"
         "control characters and bytes that are not well-formed UTF-8 as \\xXX.  With\n"
@@ -719,9 +735,10 @@ const cli_cmd cli_cmd_keys = {
                    "1  no such map, NAME is not a map, or it could not be read\n"
                    "2  usage error (including an invalid NAME)",
     .example = "sharedmem keys config\n"
+               "sharedmem keys sessions 'user:*'\n"
                "sharedmem keys config --null | xargs -0 -n1 sharedmem get config",
     .min_args = 1,
-    .max_args = 1,
+    .max_args = 2,
     .run = run_keys,
 };
 
@@ -1014,4 +1031,23 @@ int cli_map_watch(const cli_cmd *cmd, const char *name, const char *key, int jso
     rc = key ? watch_key(cmd, name, key, json, m) : watch_map(cmd, name, json, m);
     smem_map_close(m);
     return rc;
+}
+
+/* ---------------------------------------------------------------------- */
+/* For the other commands on maps (cmd-keys.c)                            */
+
+int cli_map_open_existing(const cli_cmd *cmd, const char *name, unsigned flags, smem_map **m)
+{
+    return open_map(cmd, name, flags, NULL, m);
+}
+
+int cli_map_read(smem_map *m, const char *key, cli_buf *b, size_t *len, uint64_t *version)
+{
+    return read_entry(m, key, b, len, version);
+}
+
+int cli_map_change_failed(const cli_cmd *cmd, const char *name, smem_map *m, const char *key,
+                          int err)
+{
+    return change_failed(cmd, name, m, key, err);
 }

@@ -14,8 +14,9 @@
 static const cli_cmd *const commands[] = {
     &cli_cmd_ls,   &cli_cmd_stat, &cli_cmd_create, &cli_cmd_rm,   &cli_cmd_gc,
     &cli_cmd_get,  &cli_cmd_set,  &cli_cmd_watch,  &cli_cmd_map,  &cli_cmd_del,
-    &cli_cmd_incr, &cli_cmd_keys, &cli_cmd_dump,   &cli_cmd_hold, &cli_cmd_version,
-    &cli_cmd_help,
+    &cli_cmd_incr, &cli_cmd_keys, &cli_cmd_dump,   &cli_cmd_exists, &cli_cmd_type,
+    &cli_cmd_mget, &cli_cmd_mset, &cli_cmd_getset, &cli_cmd_info,   &cli_cmd_hold,
+    &cli_cmd_version, &cli_cmd_help,
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

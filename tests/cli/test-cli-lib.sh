@@ -508,8 +508,8 @@ check_map_usage_errors() {
     done
     run keys
     expect_usage "keys without NAME"
-    run keys "$U" k
-    expect_usage "keys with an extra argument"
+    run keys "$U" 'k*' k
+    expect_usage "keys with an argument after PATTERN"
     run keys "$U" --json --null
     expect_usage "keys with --json and --null"
     run dump
