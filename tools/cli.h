@@ -290,12 +290,18 @@ int cli_os_binary(FILE *f);
 /* For the commands of cmd-keys.c, from cmd-map.c: opens the existing map
  * NAME with FLAGS (SMEM_RDONLY or SMEM_NOCREATE), reporting a failure;
  * reads KEY into B (0, SMEM_ENOENT or another code); reports the failure
- * ERR of changing KEY. */
+ * ERR of changing KEY; reports that NAME has no KEY ("no key 'KEY'").
+ * A report returns CLI_FAIL; cli_map_open_existing returns CLI_OK if it
+ * opened the map. */
 int cli_map_open_existing(const cli_cmd *cmd, const char *name, unsigned flags, smem_map **m);
 struct cli_buf;
 int cli_map_read(smem_map *m, const char *key, struct cli_buf *b, size_t *len, uint64_t *version);
 int cli_map_change_failed(const cli_cmd *cmd, const char *name, smem_map *m, const char *key,
                           int err);
+int cli_map_no_key(const cli_cmd *cmd, const char *name, const char *key);
+
+/* The size of a buffer for a key escaped by cli_text_quote, whole. */
+#define CLI_KEY_SHOWN (4 * SMEM_MAP_KEY_MAX + 8)
 
 /* Whether KEY matches the glob PATTERN, as fnmatch(3) with no flags does:
  * "*" any bytes ("/" and "." too), "?" one byte, "[abc]", "[a-z]", "[!a]"

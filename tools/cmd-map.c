@@ -1,7 +1,8 @@
 /*
- * cmd-map.c — the map commands of `sharedmem`: map, del, incr, keys, dump,
- * and the map forms of get, set and watch (`get NAME KEY`, `set NAME KEY
- * VALUE`, `watch NAME [KEY]`), which cmd-value.c hands over to this file.
+ * cmd-map.c — the map commands of `sharedmem`: map, incr, dump, and the
+ * map forms of get, set and watch (`get NAME KEY`, `set NAME KEY VALUE`,
+ * `watch NAME [KEY]`), which cmd-value.c hands over to this file.  The
+ * commands on several keys (keys, del, mget, ...) are in cmd-keys.c.
  *
  * A map is a region that holds up to max_entries keys (1 to 64 bytes, any
  * but NUL), each with a value of up to max_value bytes and a version;
@@ -490,53 +491,6 @@ int cli_map_set(const cli_cmd *cmd, const char *name, const char *key, const cha
 }
 
 /* ---------------------------------------------------------------------- */
-/* del                                                                    */
-
-static int run_del(const cli_cmd *cmd, cli_args *a)
-{
-    const char *name = a->pos[0];
-    smem_map *m = NULL;
-    int i, rc, status = CLI_OK;
-
-    if ((rc = cli_check_name(cmd, name)) != CLI_OK)
-        return rc;
-    for (i = 1; i < a->npos; i++)
-        if ((rc = cli_check_key(cmd, a->pos[i])) != CLI_OK)
-            return rc;
-    if ((rc = open_map(cmd, name, SMEM_NOCREATE, NULL, &m)) != CLI_OK)
-        return rc;
-    for (i = 1; i < a->npos; i++) {
-        rc = smem_map_del(m, a->pos[i]);
-        if (rc == SMEM_ENOENT)
-            status = no_key(cmd, name, a->pos[i]);
-        else if (rc < 0)
-            status = change_failed(cmd, name, m, a->pos[i], rc);
-    }
-    smem_map_close(m);
-    return status;
-}
-
-const cli_cmd cli_cmd_del = {
-    .name = "del",
-    .args = "NAME KEY...",
-    .summary = "delete keys of a map",
-    .description =
-        "Deletes each KEY of the map NAME, each on its own (not one transaction: a\n"
-        "reader may see some gone and not the others yet).  A KEY that is not there\n"
-        "is reported (\"no key 'KEY'\") and the others are still deleted.  All keys\n"
-        "are checked\n"
-        "(1 to 64 bytes) before anything is deleted.  To delete a KEY that begins\n"
-        "with \"-\", put \"--\" before it.",
-    .exit_status = "0  every key was deleted\n"
-                   "1  no such map, NAME is not a map, or at least one KEY was not there\n"
-                   "2  usage error (invalid NAME or KEY)",
-    .example = "sharedmem del config colour size",
-    .min_args = 2,
-    .max_args = -1,
-    .run = run_del,
-};
-
-/* ---------------------------------------------------------------------- */
 /* incr                                                                   */
 
 /* Parses a signed 64-bit decimal integer with an optional sign.  0, or -1
@@ -647,99 +601,6 @@ const cli_cmd cli_cmd_incr = {
     .max_args = 3,
     .run = run_incr,
     .numbers_are_args = 1,
-};
-
-/* ---------------------------------------------------------------------- */
-/* keys                                                                   */
-
-enum { KEYS_JSON, KEYS_NULL };
-static const cli_opt keys_opts[] = {
-    {"json", 0, NULL, "print a JSON array of strings"},
-    {"null", '0', NULL, "print each key as it is, followed by a NUL byte"},
-    {NULL, 0, NULL, NULL},
-};
-
-static int run_keys(const cli_cmd *cmd, cli_args *a)
-{
-    const char *name = a->pos[0];
-    smem_map *m = NULL;
-    snapshot s;
-    size_t i;
-    int rc;
-
-    if ((rc = cli_check_name(cmd, name)) != CLI_OK)
-        return rc;
-    if (a->seen[KEYS_JSON] && a->seen[KEYS_NULL])
-        return cli_usage(cmd, "options '--json' and '--null' exclude each other");
-    if ((rc = open_map(cmd, name, SMEM_RDONLY, NULL, &m)) != CLI_OK)
-        return rc;
-    rc = take_snapshot(m, &s);
-    smem_map_close(m);
-    if (rc < 0)
-        return cli_fail(cmd, name, rc);
-    if (a->npos == 2) { /* keep the keys that match PATTERN */
-        size_t kept = 0;
-        for (i = 0; i < s.n; i++) {
-            if (cli_glob_match(a->pos[1], s.v[i].key))
-                s.v[kept++] = s.v[i];
-            else
-                free(s.v[i].val);
-        }
-        s.n = kept;
-    }
-
-    if (a->seen[KEYS_JSON]) {
-        fputc('[', stdout);
-        for (i = 0; i < s.n; i++) {
-            if (i)
-                fputc(',', stdout);
-            cli_json_string(stdout, s.v[i].key);
-        }
-        fputs("]\n", stdout);
-    } else if (a->seen[KEYS_NULL]) {
-        cli_os_binary(stdout);
-        for (i = 0; i < s.n; i++)
-            fwrite(s.v[i].key, 1, strlen(s.v[i].key) + 1, stdout);
-    } else {
-        for (i = 0; i < s.n; i++) {
-            cli_text_bytes(stdout, s.v[i].key, strlen(s.v[i].key));
-            fputc('\n', stdout);
-        }
-    }
-    snapshot_free(&s);
-    return CLI_OK;
-}
-
-const cli_cmd cli_cmd_keys = {
-    .name = "keys",
-    .args = "NAME [PATTERN] [--json | --null]",
-    .summary = "list the keys of a map (those that match a glob PATTERN)",
-    .description =
-        "Prints the keys of the map NAME, one per line, sorted in byte order; with\n"
-        "PATTERN, only those it matches, as fnmatch(3) with no flags matches: \"*\"\n"
-        "any bytes (\"/\" and \".\" too), \"?\" one byte, \"[abc]\", \"[a-z]\" or \"[!a]\"\n"
-        "one byte of (or not of) a set, and \"\\\" before a byte takes it literally.\n"
-        "Quote PATTERN, so that the shell does not expand it.  So\n"
-        "that every line is one key, the bytes of a key are shown as in `dump`: a\n"
-        "backslash as \\\\, tab, newline and carriage return as \\t \\n \\r, other\n"
-        "control characters and bytes that are not well-formed UTF-8 as \\xXX.  With\n"
-        "--null, prints each key exactly as it is, followed by a NUL byte (for\n"
-        "`xargs -0`); with --json, a JSON array of strings on one line (as in\n"
-        "`get --json`).  An empty map prints nothing (\"[]\" with --json).\n"
-        "\n"
-        "NAME is opened read-only and never created.  The keys are read one by one\n"
-        "while others may change the map: a key present all along is listed; one\n"
-        "added or deleted meanwhile may or may not be.",
-    .opts = keys_opts,
-    .exit_status = "0  the keys were printed\n"
-                   "1  no such map, NAME is not a map, or it could not be read\n"
-                   "2  usage error (including an invalid NAME)",
-    .example = "sharedmem keys config\n"
-               "sharedmem keys sessions 'user:*'\n"
-               "sharedmem keys config --null | xargs -0 -n1 sharedmem get config",
-    .min_args = 1,
-    .max_args = 2,
-    .run = run_keys,
 };
 
 /* ---------------------------------------------------------------------- */
@@ -1050,4 +911,9 @@ int cli_map_change_failed(const cli_cmd *cmd, const char *name, smem_map *m, con
                           int err)
 {
     return change_failed(cmd, name, m, key, err);
+}
+
+int cli_map_no_key(const cli_cmd *cmd, const char *name, const char *key)
+{
+    return no_key(cmd, name, key);
 }

@@ -574,12 +574,14 @@ const cli_cmd cli_cmd_create = {
 /* Removes NAME.  On Windows a region that a process has open cannot be
  * removed (SMEM_EBUSY) and goes away with its last handle: then rm asks
  * the `sharedmem hold`s of NAME to let go, and tries again until the
- * region is gone or RM_RELEASE_MS have passed. */
-static int remove_region(const char *name)
+ * region is gone or RM_RELEASE_MS have passed.  *AT_ONCE is 1 if the
+ * first try removed it (on Linux, with any users; on Windows, with none). */
+static int remove_region(const char *name, int *at_once)
 {
     int rc = smem_region_remove(name), waited;
     void *request;
 
+    *at_once = rc == 0;
     if (rc != SMEM_EBUSY || !(request = cli_os_release_ask(name)))
         return rc;
     for (waited = 0; rc == SMEM_EBUSY && waited < RM_RELEASE_MS; waited += RM_POLL_MS) {
@@ -613,11 +615,11 @@ static int run_rm(const cli_cmd *cmd, cli_args *a)
             return rc;
     for (i = 0; i < a->npos; i++) {
         smem_info before;
-        int looked = smem_region_stat(a->pos[i], &before) == 0;
-        rc = remove_region(a->pos[i]);
+        int looked = smem_region_stat(a->pos[i], &before) == 0, at_once;
+        rc = remove_region(a->pos[i], &at_once);
         if (rc < 0)
             status = cli_fail(cmd, a->pos[i], rc);
-        else if (looked && before.in_use)
+        else if (looked && before.in_use && at_once) /* its users kept it */
             say_still_open(a->pos[i], before.users);
     }
     return status;
