@@ -796,8 +796,6 @@ int smem__os_beacon_lit(smem__os_obj *o, uint64_t id)
     return fl.l_type != F_UNLCK;
 }
 
-/* For an onlooker: 1 if some open holds the users lock of the region NAME
- * (whose lock file is at LOCK_PATH), 0 if none or there is no lock file. */
 /*
  * How many opens hold the users lock of the lock file SB (a read lock on
  * its byte 0, one per open), from /proc/locks, whose lines read
@@ -828,8 +826,9 @@ static int count_users(const struct stat *sb)
     return n;
 }
 
-/* Whether anyone holds the users lock of the lock file at LOCK_PATH, and
- * (in *USERS) how many opens do. */
+/* For an onlooker: 1 if some open holds the users lock of the region whose
+ * lock file is at LOCK_PATH, 0 if none or there is no lock file; how many
+ * opens do in *USERS. */
 static int peek_users(const char *lock_path, int *users)
 {
     *users = 0;

@@ -150,9 +150,10 @@ int smem__os_beacon_lit(smem__os_obj *o, uint64_t id);
 /*
  * Looks at the object NAME without locking or changing it: fills *st,
  * reads up to LEN bytes from its start into BUF (the rest of BUF is
- * zeroed) and its last 8 bytes into *END (0 if it is shorter).  Fails with SMEM_ENOENT if missing; for an object that exists but
- * cannot be read as ours (another user's, a symbolic link, not a regular
- * file) it fills what it can of *st and returns the reason.
+ * zeroed) and its last 8 bytes into *END (0 if it is shorter).  Fails
+ * with SMEM_ENOENT if missing; for an object that exists but cannot be
+ * read as ours (another user's, a symbolic link, not a regular file) it
+ * fills what it can of *st and returns the reason.
  */
 int smem__os_peek(const char *name, smem__os_stat *st, void *buf, size_t len, uint64_t *end);
 

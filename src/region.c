@@ -471,7 +471,7 @@ int smem_region_stat(const char *name, smem_info *info)
                      ? (size_t)(st.size - SMEM__HDR_SIZE - SMEM__TAIL_SIZE)
                      : 0;
     int look = rc < 0 ? rc : look_at(&h, st.size);
-    if (look == LOOK_READY && tail != SMEM__TAIL_MAGIC)
+    if (look == LOOK_READY && smem__region_shrunk(&tail))
         look = SMEM_EBADREGION;
     if (look < 0) {
         info->state = SMEM_STATE_BAD;
