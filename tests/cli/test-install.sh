@@ -65,8 +65,15 @@ if pkg-config --exists sharedmem dllshmem; then echo "ok: pkg-config finds share
     fail "pkg-config does not find sharedmem and dllshmem in $PKG_CONFIG_PATH"; fi
 libdir=$(pkg-config --variable=libdir sharedmem)
 
-# The seed's programs, built as its users would, and run.
+# The seed's programs, built as its users would, and run.  A library built
+# with sanitizers (the CI builds) needs its runtimes in the program too.
 flags=$(pkg-config --cflags --libs dllshmem)
+if command -v readelf >/dev/null 2>&1; then
+    needed=$(readelf -d "$libdir"/libsharedmem.so 2>/dev/null)
+    case "$needed" in *libasan*) flags="$flags -fsanitize=address" ;; esac
+    case "$needed" in *libubsan*) flags="$flags -fsanitize=undefined" ;; esac
+    case "$needed" in *libtsan*) flags="$flags -fsanitize=thread" ;; esac
+fi
 for p in parent child; do
     # shellcheck disable=SC2086 # the flags are words
     if ! cc -D_GNU_SOURCE "$SRC/examples/$p.c" -o "$TMP/$p" $flags -Wl,-rpath,"$libdir" \
