@@ -684,7 +684,7 @@ void cli_hex_dump(FILE *f, const unsigned char *p, size_t len)
 static int in_set(const char **p, unsigned char c)
 {
     const char *s = *p;
-    int negate = *s == '!', found = 0;
+    int negate = *s == '!' || *s == '^', found = 0; /* ^ as Redis and glibc take it */
     if (negate)
         s++;
     for (int first = 1; *s && (first || *s != ']'); first = 0) {

@@ -335,6 +335,8 @@ check_keys 'user:?' "? is one byte" user:1 user:2
 check_keys 'user:??' "two ?" user:10
 check_keys 'user:[12]' "a set" user:1 user:2
 check_keys 'user:[!1]' "a negated set" user:2
+check_keys 'user:[^1]' "^ negates a set as ! does" user:2
+check_keys 'user:[!0-1]*' "a negated range" user:2 'user:[3]'
 check_keys 'user:[0-9]*' "a range" user:1 user:10 user:2
 check_keys 'user:[[]3]' "a set holding [" 'user:[3]'
 check_keys 'user:\[3]' "\\[ is a literal [" 'user:[3]'
