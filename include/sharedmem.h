@@ -409,6 +409,9 @@ enum smem_kind {
     SMEM_KIND_VALUE = 2,   /* a value: smem_value_open */
     SMEM_KIND_MAP = 3,     /* a map: smem_map_open */
 };
+/* The kinds of this library are SMEM_KIND_REGION to SMEM_KIND_LAST; a header
+ * that names any other is damaged (SMEM_STATE_BAD, SMEM_EBADREGION). */
+#define SMEM_KIND_LAST SMEM_KIND_MAP
 
 enum smem_state {
     SMEM_STATE_READY = 0,        /* usable */

@@ -1105,72 +1105,76 @@ static int figures_fit(uint64_t max_entries, uint64_t max_value, uint64_t data_s
     return geometry_of(max_entries, max_value, g) == 0 && g->size == data_size;
 }
 
-int smem__map_figures_in(const void *mhdr, uint64_t data_size, size_t *max_entries,
-                         size_t *max_value, size_t *entries)
+_Static_assert(sizeof(smem__mhdr) <= SMEM__KIND_HDR_WORDS * 8, "inspection copies the header whole");
+
+int smem__map_figures(const uint64_t *mhdr, smem_info *info)
 {
     smem__mhdr h;
     memcpy(&h, mhdr, sizeof h);
     geometry g;
-    if (!figures_fit(h.max_entries, h.max_value, data_size, &g))
+    if (!figures_fit(h.max_entries, h.max_value, info->size, &g))
         return SMEM_EBADREGION;
-    *max_entries = (size_t)h.max_entries;
-    *max_value = (size_t)h.max_value;
-    *entries = h.count <= h.max_entries ? h.count : 0;
+    info->capacity = (size_t)h.max_entries;
+    info->max_value = (size_t)h.max_value;
+    info->entries = h.count <= h.max_entries ? h.count : 0;
     return 0;
 }
 
-/* Checks what the region says about the map against what it must be, and
- * keeps the checked figures in the handle. */
-static int adopt_layout(smem_map *m, size_t max_entries, size_t max_value)
+/* Checks what the region R says about the map against what it must be,
+ * and keeps R and the checked figures in the handle (smem__adopt_fn). */
+static int adopt_layout(void *handle, smem_region *r, smem__wlock **lock)
 {
-    m->hdr = smem_region_data(m->region);
-    m->tail = smem__region_tail(m->region);
-    m->lit = smem__os_beacon_word(smem__region_obj(m->region));
-    m->rdonly = smem__region_rdonly(m->region);
+    smem_map *m = handle;
+    m->region = r;
+    m->hdr = smem_region_data(r);
+    m->tail = smem__region_tail(r);
+    m->lit = smem__os_beacon_word(smem__region_obj(r));
+    m->rdonly = smem__region_rdonly(r);
     uint64_t entries = smem__load_relaxed_u64(&m->hdr->max_entries);
     uint64_t value = smem__load_relaxed_u64(&m->hdr->max_value);
-    if (!figures_fit(entries, value, smem_region_size(m->region), &m->g))
+    if (!figures_fit(entries, value, smem_region_size(r), &m->g))
         return SMEM_EBADREGION;
-    if ((max_entries != 0 || max_value != 0) && (entries != max_entries || value != max_value))
+    if ((m->max_entries != 0 || m->max_value != 0) &&
+        (entries != m->max_entries || value != m->max_value))
         return SMEM_EMISMATCH;
     m->max_entries = (size_t)entries;
     m->max_value = (size_t)value;
     m->seed = smem__load_relaxed_u64(&m->hdr->seed);
     m->groups = (smem__group *)((unsigned char *)m->hdr + MHDR_SIZE);
     m->recs = (unsigned char *)m->groups + m->g.ngroups * GROUP_SIZE;
+    *lock = &m->hdr->lock;
     return 0;
 }
 
 int smem_map_open(const char *name, size_t max_entries, size_t max_value, const smem_opts *opts,
                   smem_map **out)
 {
-    static const smem_opts defaults;
     if (!out)
         return SMEM_EINVAL;
     *out = NULL;
-    smem_opts o = opts ? *opts : defaults;
-    if (o.init || (o.flags & SMEM_ANYKIND) || (max_entries == 0 && max_value != 0))
+    smem_opts o;
+    int rc = smem__wlock_open_opts(opts, &o);
+    if (rc < 0)
+        return rc;
+    if (max_entries == 0 && max_value != 0)
         return SMEM_EINVAL;
     geometry g = {0};
     if (max_entries != 0) {
-        int rc = geometry_of(max_entries, max_value, &g);
+        rc = geometry_of(max_entries, max_value, &g);
         if (rc < 0)
             return rc;
     }
     smem_map *m = calloc(1, sizeof *m);
     if (!m)
         return SMEM_ENOMEM;
+    /* What the caller asked for, until adopt_layout. */
+    m->max_entries = max_entries;
+    m->max_value = max_value;
     figures f = {max_entries, max_value, new_seed(m)};
     o.init = init_map;
     o.init_arg = &f;
-    int rc = smem__region_open(name, (size_t)g.size, SMEM_KIND_MAP, &o, &m->region);
-    if (rc == 0)
-        rc = adopt_layout(m, max_entries, max_value);
-    uint64_t id;
-    if (rc == 0 && !(o.flags & SMEM_RDONLY))
-        rc = smem__wlock_new_id(&m->hdr->lock, m->region, &id);
+    rc = smem__wlock_open(name, (size_t)g.size, SMEM_KIND_MAP, &o, adopt_layout, m);
     if (rc < 0) {
-        smem_region_close(m->region);
         free(m);
         return rc;
     }

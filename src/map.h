@@ -4,13 +4,14 @@
 #ifndef SMEM_MAP_H
 #define SMEM_MAP_H
 
-#include <stddef.h>
+#include "sharedmem.h"
+
 #include <stdint.h>
 
-/* For inspection: what the map header MHDR (its first 128 bytes, copied
- * out) of a map region with DATA_SIZE usable bytes says: 0, or
- * SMEM_EBADREGION if its figures do not fit the size. */
-int smem__map_figures_in(const void *mhdr, uint64_t data_size, size_t *max_entries,
-                         size_t *max_value, size_t *entries);
+/* For inspection (inspect.c): fills INFO's capacity, max_value and
+ * entries from MHDR, a copy of the map header (the first 128 bytes of a
+ * map region's data, INFO->size of them in all): 0, or SMEM_EBADREGION if
+ * its figures do not fit the size. */
+int smem__map_figures(const uint64_t *mhdr, smem_info *info);
 
 #endif

@@ -21,8 +21,6 @@
 
 #include "atomics.h"
 #include "os.h"
-#include "map.h"
-#include "value.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -112,7 +110,7 @@ static int look_at(const smem__hdr *h, uint64_t objsize)
     if (h->data_size == 0 || h->data_size > SMEM_SIZE_MAX ||
         object_size(h->data_size) != objsize)
         return SMEM_EBADREGION;
-    if (h->kind < SMEM_KIND_REGION || h->kind > SMEM_KIND_MAP)
+    if (h->kind < SMEM_KIND_REGION || h->kind > SMEM_KIND_LAST)
         return SMEM_EBADREGION;
     if (h->state == SMEM__STATE_READY)
         return LOOK_READY;
@@ -440,7 +438,9 @@ int smem_region_gc(const char *name)
 /* ------------------------------------------------------------------------ */
 /* Inspection                                                               */
 
-int smem_region_stat(const char *name, smem_info *info)
+/* What any region's file and header say; the figures of a kind are its
+ * own layer's (inspect.c puts them together). */
+int smem__region_stat(const char *name, smem_info *info, uint64_t kind_hdr[SMEM__KIND_HDR_WORDS])
 {
     if (!info)
         return SMEM_EINVAL;
@@ -453,7 +453,7 @@ int smem_region_stat(const char *name, smem_info *info)
     smem__os_stat st;
     struct {
         smem__hdr h;
-        uint64_t data[16]; /* the start of the data: a kind's own header */
+        uint64_t data[SMEM__KIND_HDR_WORDS]; /* the start of the data: a kind's own header */
     } peek;
     smem__hdr h;
     uint64_t tail;
@@ -486,15 +486,7 @@ int smem_region_stat(const char *name, smem_info *info)
         info->layout = h.layout;
         info->persistent = (h.flags & SMEM__HDR_PERSIST) != 0;
         info->created = h.created;
-        if (h.kind == SMEM_KIND_VALUE)
-            info->capacity = smem__value_capacity_in(peek.data[0], h.data_size);
-        if (h.kind == SMEM_KIND_MAP &&
-            smem__map_figures_in(peek.data, h.data_size, &info->capacity, &info->max_value,
-                                 &info->entries) < 0) {
-            info->state = SMEM_STATE_BAD;
-            info->error = SMEM_EBADREGION;
-            return 0;
-        }
+        memcpy(kind_hdr, peek.data, sizeof peek.data);
     }
     if (is_stale(look, &h, &st))
         info->state = SMEM_STATE_STALE;
@@ -503,29 +495,4 @@ int smem_region_stat(const char *name, smem_info *info)
     else
         info->state = SMEM_STATE_READY;
     return 0;
-}
-
-struct list_ctx {
-    int (*fn)(const smem_info *info, void *arg);
-    void *arg;
-    int visited;
-};
-
-static int list_one(const char *name, void *arg)
-{
-    struct list_ctx *c = arg;
-    smem_info info;
-    if (smem_region_stat(name, &info) < 0)
-        return 0; /* vanished since the directory was read */
-    c->visited++;
-    return c->fn(&info, c->arg);
-}
-
-int smem_region_list(int (*fn)(const smem_info *info, void *arg), void *arg)
-{
-    if (!fn)
-        return SMEM_EINVAL;
-    struct list_ctx c = {fn, arg, 0};
-    int rc = smem__os_list(list_one, &c);
-    return rc < 0 ? rc : c.visited;
 }

@@ -53,6 +53,16 @@ _Static_assert(sizeof(smem__hdr) == SMEM__HDR_SIZE, "header size is part of the 
 int smem__region_open(const char *name, size_t size, enum smem_kind kind, const smem_opts *opts,
                       smem_region **out);
 
+/*
+ * Inspection without opening: what the file and the header of the region
+ * NAME say (smem_region_stat without a kind's figures).  If a header was
+ * written (info->kind is not SMEM_KIND_UNKNOWN), KIND_HDR gets a copy of
+ * the first bytes of its data, where each kind keeps its own header; they
+ * may hold anything, and a kind's figures check them (inspect.c).
+ */
+#define SMEM__KIND_HDR_WORDS 16
+int smem__region_stat(const char *name, smem_info *info, uint64_t kind_hdr[SMEM__KIND_HDR_WORDS]);
+
 /* For the layers built on regions. */
 struct smem__os_obj *smem__region_obj(const smem_region *r);
 int smem__region_timeout_ms(const smem_region *r);

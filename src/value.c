@@ -446,38 +446,46 @@ static int capacity_fits(uint64_t stored, uint64_t data_size)
     return stored <= SMEM_VALUE_MAX && region_size_for(stored) == data_size;
 }
 
-size_t smem__value_capacity_in(uint64_t stored, uint64_t data_size)
+_Static_assert(sizeof(smem__vhdr) <= SMEM__KIND_HDR_WORDS * 8, "inspection copies the header whole");
+
+int smem__value_figures(const uint64_t *vhdr, smem_info *info)
 {
-    return capacity_fits(stored, data_size) ? (size_t)stored : 0;
+    smem__vhdr h;
+    memcpy(&h, vhdr, sizeof h);
+    info->capacity = capacity_fits(h.capacity, info->size) ? (size_t)h.capacity : 0;
+    return 0;
 }
 
-/* Checks what the region says about the value against what it must be,
- * and keeps the checked figures in the handle. */
-static int adopt_layout(smem_value *v, size_t capacity)
+/* Checks what the region R says about the value against what it must be,
+ * and keeps R and the checked figures in the handle (smem__adopt_fn). */
+static int adopt_layout(void *handle, smem_region *r, smem__wlock **lock)
 {
-    v->hdr = smem_region_data(v->region);
-    v->tail = smem__region_tail(v->region);
-    v->lit = smem__os_beacon_word(smem__region_obj(v->region));
+    smem_value *v = handle;
+    v->region = r;
+    v->hdr = smem_region_data(r);
+    v->tail = smem__region_tail(r);
+    v->lit = smem__os_beacon_word(smem__region_obj(r));
     uint64_t stored = smem__load_relaxed_u64(&v->hdr->capacity);
-    if (!capacity_fits(stored, smem_region_size(v->region)))
+    if (!capacity_fits(stored, smem_region_size(r)))
         return SMEM_EBADREGION;
-    if (capacity != 0 && stored != capacity)
+    if (v->capacity != 0 && stored != v->capacity)
         return SMEM_EMISMATCH;
     v->capacity = (size_t)stored;
     v->slot_stride = (size_t)(SLOT_HDR_SIZE + ALIGN64(stored));
     v->slots = (unsigned char *)v->hdr + VHDR_SIZE;
+    *lock = &v->hdr->lock;
     return 0;
 }
 
 int smem_value_open(const char *name, size_t capacity, const smem_opts *opts, smem_value **out)
 {
-    static const smem_opts defaults;
     if (!out)
         return SMEM_EINVAL;
     *out = NULL;
-    smem_opts o = opts ? *opts : defaults;
-    if (o.init || (o.flags & SMEM_ANYKIND))
-        return SMEM_EINVAL;
+    smem_opts o;
+    int rc = smem__wlock_open_opts(opts, &o);
+    if (rc < 0)
+        return rc;
     if (capacity > SMEM_VALUE_MAX)
         return SMEM_E2BIG;
     o.init = init_value;
@@ -486,15 +494,10 @@ int smem_value_open(const char *name, size_t capacity, const smem_opts *opts, sm
     smem_value *v = calloc(1, sizeof *v);
     if (!v)
         return SMEM_ENOMEM;
+    v->capacity = capacity; /* what the caller asked for, until adopt_layout */
     size_t size = capacity ? (size_t)region_size_for(capacity) : 0;
-    int rc = smem__region_open(name, size, SMEM_KIND_VALUE, &o, &v->region);
-    if (rc == 0)
-        rc = adopt_layout(v, capacity);
-    uint64_t id;
-    if (rc == 0 && !(o.flags & SMEM_RDONLY))
-        rc = smem__wlock_new_id(&v->hdr->lock, v->region, &id);
+    rc = smem__wlock_open(name, size, SMEM_KIND_VALUE, &o, adopt_layout, v);
     if (rc < 0) {
-        smem_region_close(v->region);
         free(v);
         return rc;
     }

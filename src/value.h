@@ -4,12 +4,14 @@
 #ifndef SMEM_VALUE_H
 #define SMEM_VALUE_H
 
-#include <stddef.h>
+#include "sharedmem.h"
+
 #include <stdint.h>
 
-/* For inspection: the capacity a value region of DATA_SIZE usable bytes
- * claims to have (STORED, the first word of its data), or 0 if that claim
- * does not fit the size. */
-size_t smem__value_capacity_in(uint64_t stored, uint64_t data_size);
+/* For inspection (inspect.c): VHDR is a copy of the value header (the
+ * first bytes of a value region's data, INFO->size of them in all).  Sets
+ * INFO->capacity to the capacity it claims, or to 0 if that claim does not
+ * fit the size; returns 0. */
+int smem__value_figures(const uint64_t *vhdr, smem_info *info);
 
 #endif

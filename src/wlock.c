@@ -93,3 +93,27 @@ void smem__wlock_give(smem__wlock *l, smem_region *r)
         smem__os_wake_all(smem__region_obj(r), &l->seq);
     }
 }
+
+int smem__wlock_open_opts(const smem_opts *opts, smem_opts *o)
+{
+    static const smem_opts defaults;
+    *o = opts ? *opts : defaults;
+    return o->init || (o->flags & SMEM_ANYKIND) ? SMEM_EINVAL : 0;
+}
+
+int smem__wlock_open(const char *name, size_t size, enum smem_kind kind, const smem_opts *o,
+                     smem__adopt_fn adopt, void *handle)
+{
+    smem_region *r;
+    int rc = smem__region_open(name, size, kind, o, &r);
+    if (rc < 0)
+        return rc;
+    smem__wlock *lock;
+    rc = adopt(handle, r, &lock);
+    uint64_t id;
+    if (rc == 0 && !(o->flags & SMEM_RDONLY))
+        rc = smem__wlock_new_id(lock, r, &id);
+    if (rc < 0)
+        smem_region_close(r);
+    return rc;
+}

@@ -53,4 +53,24 @@ int smem__wlock_take(smem__wlock *l, smem_region *r, uint64_t id);
 
 void smem__wlock_give(smem__wlock *l, smem_region *r);
 
+/*
+ * The open of a kind whose writers take this lock (values, maps), in two
+ * steps so that a kind checks its own arguments in between.
+ *
+ * smem__wlock_open_opts: OPTS (may be NULL: the defaults) as such a kind
+ * takes them, in *O: SMEM_EINVAL for an init function or SMEM_ANYKIND,
+ * which only the kind itself may set.
+ *
+ * smem__wlock_open: opens (or creates, with O's init) the region NAME of
+ * KIND with SIZE bytes of data (0: whatever it has); ADOPT checks the
+ * region's figures against what the caller asked for, keeps them in HANDLE
+ * with the region, and gives the region's writer lock; a writable open
+ * then takes its writer id.  On failure nothing is left open.
+ */
+typedef int (*smem__adopt_fn)(void *handle, smem_region *r, smem__wlock **lock);
+
+int smem__wlock_open_opts(const smem_opts *opts, smem_opts *o);
+int smem__wlock_open(const char *name, size_t size, enum smem_kind kind, const smem_opts *o,
+                     smem__adopt_fn adopt, void *handle);
+
 #endif
