@@ -1,0 +1,254 @@
+/*
+ * The map's shared structures and what every part of it uses with them:
+ * the layout of a map region (see map.c for the whole design), the handle,
+ * record access, key hashing and the lookup of a key's bucket.  Everything
+ * here either describes the layout or is a pure function of it; the
+ * invariants of reading, writing and waiting are in map-read.c,
+ * map-write.c and map-wait.c.
+ *
+ * Nothing here trusts the region: an index is checked with valid_index
+ * against the record count this process validated at open.
+ */
+#ifndef SMEM_MAP_LAYOUT_H
+#define SMEM_MAP_LAYOUT_H
+
+#include "map.h"
+
+#include "atomics.h"
+#include "os.h"
+#include "region.h"
+#include "wlock.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MHDR_SIZE 128
+#define GROUP_SIZE 64
+#define GROUP_BUCKETS 15
+#define REC_HDR_SIZE 16
+#define KEY_MAX SMEM_MAP_KEY_MAX
+#define VLEN_MASK 0x00ffffffu /* rec.lens: value length below, key length in the top byte */
+#define ALIGN8(n) (((n) + 7) & ~(uint64_t)7)
+
+typedef struct smem__mhdr {
+    /* Fixed at creation. */
+    uint64_t max_entries; /*  0 */
+    uint64_t max_value;   /*  8 */
+    uint64_t seed;        /* 16: of the key hash */
+    /* Changed by writers, read by waiters. */
+    uint64_t version;     /* 24: the map-wide version: the last change's number */
+    uint32_t changes;     /* 32: +1 per change; futex word for waiters */
+    uint32_t sleepers;    /* 36: nonzero if a waiter may be asleep on changes */
+    uint32_t count;       /* 40: entries linked */
+    uint32_t free_head;   /* 44: first record of the free list (index + 1), 0 if none */
+    uint32_t fresh;       /* 48: records from this index on were never used */
+    uint32_t repair;      /* 52: nonzero: rebuild before the next change (see repair) */
+    uint8_t pad0[8];
+    smem__wlock lock;     /* 64: the writer lock */
+    uint8_t pad1[40];
+} smem__mhdr;
+
+typedef struct smem__group {
+    uint32_t seq;                   /* +1 after each change to one of its chains */
+    uint32_t head[GROUP_BUCKETS];   /* index + 1 of each chain's first record */
+} smem__group;
+
+typedef struct smem__rec {
+    uint64_t version; /* the map version of the change that wrote it */
+    uint32_t next;    /* the next record in its chain or the free list (index + 1) */
+    uint32_t lens;    /* key length << 24 | value length */
+    /* KEY_MAX key bytes, then the value */
+} smem__rec;
+
+_Static_assert(sizeof(smem__mhdr) == MHDR_SIZE, "map header is part of the layout");
+_Static_assert(sizeof(smem__group) == GROUP_SIZE, "bucket group is part of the layout");
+_Static_assert(sizeof(smem__rec) == REC_HDR_SIZE, "record header is part of the layout");
+_Static_assert(SMEM_MAP_VALUE_MAX <= VLEN_MASK, "value lengths fit rec.lens");
+
+/*
+ * Crash points, for tests/test_map_crash.c: a library built with
+ * SMEM_CRASH_POINTS ends its process at the point of a change named by the
+ * environment variable SMEM_CRASH_AT, as a SIGKILL arriving there would.
+ * Random kills (test_map_kill) rarely land in the few instructions
+ * between two steps of a change; these make every such instant a case.
+ */
+#ifdef SMEM_CRASH_POINTS
+static inline void crash_point(const char *where)
+{
+    const char *at = getenv("SMEM_CRASH_AT");
+    if (at && strcmp(at, where) == 0)
+        smem__os_die();
+}
+#else
+#define crash_point(where) ((void)0)
+#endif
+
+/* The layout that max_entries and max_value give. */
+typedef struct geometry {
+    uint64_t records;  /* max_entries + 1: a full map still has a record to write into */
+    uint64_t ngroups;
+    uint64_t nbuckets; /* at least max_entries */
+    uint64_t rec_size;
+    uint64_t size;     /* of the region's data */
+} geometry;
+
+struct smem_map {
+    smem_region *region;
+    smem__mhdr *hdr;
+    smem__group *groups;
+    unsigned char *recs;
+    /* As validated at open: never re-read from the region. */
+    size_t max_entries, max_value;
+    uint64_t seed;
+    geometry g;
+    const uint64_t *tail; /* smem__region_tail: one load per call */
+    const uint64_t *lit; /* the beacon word (smem__wlock_writer_id) */
+    int rdonly;      /* opened SMEM_RDONLY */
+};
+
+/* RC, or SMEM_EBADREGION if the region's file was shrunk under the handle
+ * (its memory reads as zeros since: see smem__region_shrunk).  Checked
+ * after the memory was touched, so that nothing read from the zeros
+ * escapes. */
+static inline int unless_lost(const smem_map *m, int rc)
+{
+    return smem__region_shrunk(m->tail) ? SMEM_EBADREGION : rc;
+}
+
+/* What a chain walk is looking for, computed once per call. */
+typedef struct lookup {
+    const char *key;
+    uint32_t klen;
+    uint32_t group;
+    uint32_t slot;
+} lookup;
+
+static inline int geometry_of(uint64_t max_entries, uint64_t max_value, geometry *g)
+{
+    if (max_entries == 0 || max_entries > SMEM_MAP_ENTRIES_MAX || max_value > SMEM_MAP_VALUE_MAX)
+        return SMEM_E2BIG;
+    g->records = max_entries + 1;
+    g->ngroups = (max_entries + GROUP_BUCKETS - 1) / GROUP_BUCKETS;
+    g->nbuckets = g->ngroups * GROUP_BUCKETS;
+    g->rec_size = REC_HDR_SIZE + KEY_MAX + ALIGN8(max_value);
+    /* No overflow: at most 2^30 records of at most 2^20 + 80 bytes. */
+    g->size = MHDR_SIZE + g->ngroups * GROUP_SIZE + g->records * g->rec_size;
+    return g->size <= SMEM_SIZE_MAX ? 0 : SMEM_E2BIG;
+}
+
+static inline smem__rec *rec_at(const smem_map *m, uint32_t index1)
+{
+    return (smem__rec *)(m->recs + (uint64_t)(index1 - 1) * m->g.rec_size);
+}
+
+static inline char *rec_key(smem__rec *r)
+{
+    return (char *)r + REC_HDR_SIZE;
+}
+
+static inline unsigned char *rec_val(smem__rec *r)
+{
+    return (unsigned char *)r + REC_HDR_SIZE + KEY_MAX;
+}
+
+/* An index read from the region that names a record. */
+static inline int valid_index(const smem_map *m, uint32_t index1)
+{
+    return index1 >= 1 && index1 <= m->g.records;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Keys                                                                     */
+
+/* The length of KEY (1 to KEY_MAX), or SMEM_EINVAL / SMEM_ENAMETOOLONG. */
+static inline int key_length(const char *key)
+{
+    if (!key || !key[0])
+        return SMEM_EINVAL;
+    size_t n = strnlen(key, KEY_MAX + 1);
+    return n <= KEY_MAX ? (int)n : SMEM_ENAMETOOLONG;
+}
+
+static inline uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 32;
+    x *= UINT64_C(0xd6e8feb86659fd93);
+    x ^= x >> 32;
+    x *= UINT64_C(0xd6e8feb86659fd93);
+    x ^= x >> 32;
+    return x;
+}
+
+static inline uint64_t load64(const char *p)
+{
+    uint64_t w;
+    memcpy(&w, p, 8);
+    return w;
+}
+
+static inline uint64_t load32(const char *p)
+{
+    uint32_t w;
+    memcpy(&w, p, 4);
+    return w;
+}
+
+/* A seeded hash of the key's KLEN (1 to KEY_MAX) bytes, 8 at a time; the
+ * last word overlaps the one before rather than being assembled byte by
+ * byte.  (Every process computes the same hash: it must not depend on
+ * anything but the bytes and the seed.) */
+static inline uint64_t key_hash(uint64_t seed, const char *key, size_t klen)
+{
+    const uint64_t k = UINT64_C(0x9e3779b97f4a7c15);
+    uint64_t h = seed ^ (klen * k), last;
+    if (klen >= 8) {
+        const char *end = key + klen;
+        for (; end - key > 8; key += 8) {
+            h = (h ^ load64(key)) * k;
+            h ^= h >> 29;
+        }
+        last = load64(end - 8);
+    } else if (klen >= 4) {
+        last = load32(key) | load32(key + klen - 4) << 32;
+    } else {
+        last = (uint64_t)(unsigned char)key[0] | (uint64_t)(unsigned char)key[klen / 2] << 8 |
+               (uint64_t)(unsigned char)key[klen - 1] << 16;
+    }
+    return mix64((h ^ last) * k);
+}
+
+/* The bucket of a hash: a multiply instead of a division by nbuckets. */
+static inline uint64_t bucket_of(const smem_map *m, uint64_t hash)
+{
+    return ((hash >> 32) * m->g.nbuckets) >> 32;
+}
+
+static inline void lookup_init(const smem_map *m, const char *key, int klen, lookup *k)
+{
+    uint64_t b = bucket_of(m, key_hash(m->seed, key, (size_t)klen));
+    k->key = key;
+    k->klen = (uint32_t)klen;
+    k->group = (uint32_t)(b / GROUP_BUCKETS);
+    k->slot = (uint32_t)(b % GROUP_BUCKETS);
+}
+
+/* Whether record R holds the key K.  (R may be changing under a reader,
+ * who checks afterwards whether the answer counts.) */
+static inline int rec_holds(smem__rec *r, uint32_t lens, const lookup *k)
+{
+    return lens >> 24 == k->klen && smem__equal_shared(rec_key(r), k->key, k->klen);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Between the parts of the map                                             */
+
+/* map-write.c: takes the writer lock, repairing first if the last owner
+ * died in a change; 0 or a negative code, with the lock not held. */
+int smem__map_write_begin(smem_map *m);
+void smem__map_write_end(smem_map *m);
+
+/* map-read.c: the version of K's entry (0 if absent), or with K NULL the
+ * map version, as a consistent read sees it. */
+int smem__map_current_version(smem_map *m, const lookup *k, uint64_t *version);
+
+#endif

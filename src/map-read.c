@@ -1,0 +1,290 @@
+/*
+ * Reading a map: get, version, count and foreach, without any lock.
+ *
+ * What keeps a read safe, all in this file: a reader reads its group's
+ * seq, walks the chain, copies what it found, and reads the seq again
+ * (read_chain, with the ordering argument); a changed seq means "look
+ * again", never "wait", so no writer, alive or dead, can block a reader.
+ * The write path (map-write.c) keeps its side of the bargain: a record is
+ * whole before the one store that links it, and is reused only after the
+ * seq increment that retired it.  Only a reader that keeps losing, on a
+ * writable handle, takes the writer lock (read_consistent).
+ */
+#include "map-layout.h"
+
+/* A reader that saw its group change this many times running takes the
+ * writer lock and reads under it (writable handles); see read_locked. */
+#define READ_TRIES 64
+
+/* ------------------------------------------------------------------------ */
+/* Reading                                                                  */
+
+/* What a reader found: the value's length and version, and whether it
+ * was copied. */
+typedef struct found {
+    int present;
+    size_t len;
+    uint64_t version;
+} found;
+
+enum { READ_OK = 0, READ_RETRY = 1 };
+
+/*
+ * One attempt at reading K: walks its chain, copies the value into BUF if
+ * it fits in BUFSIZE, and fills *F.  READ_OK if the group did not change
+ * meanwhile (so *F is true of some instant during the call), READ_RETRY if
+ * it did, SMEM_EBADREGION if the chain was found unchanged and impossible.
+ *
+ * Ordering: the seq is read with acquire before the walk, and the links
+ * with acquire (a record's contents were written before the release store
+ * that linked it).  The copies are followed by an acquire fence and the
+ * second read of seq: if any byte we copied was written by a writer
+ * reusing a record, that writer's release fence (alloc_record) came after
+ * the seq increment that retired the record, so we see the seq changed.
+ */
+static int read_chain(smem_map *m, const lookup *k, void *buf, size_t bufsize, found *f)
+{
+    smem__group *grp = &m->groups[k->group];
+    uint32_t s0 = smem__load_acquire_u32(&grp->seq);
+    uint32_t index1 = smem__load_acquire_u32(&grp->head[k->slot]);
+    int bad = 0;
+    f->present = 0;
+    for (uint64_t steps = 0; index1 != 0; steps++) {
+        if (!valid_index(m, index1) || steps >= m->g.records) {
+            bad = 1; /* out of range, or a cycle */
+            break;
+        }
+        smem__rec *r = rec_at(m, index1);
+        uint32_t lens = smem__load_relaxed_u32(&r->lens);
+        if (rec_holds(r, lens, k)) {
+            f->present = 1;
+            f->len = lens & VLEN_MASK;
+            f->version = smem__load_relaxed_u64(&r->version);
+            if (f->len <= m->max_value && f->len <= bufsize && f->len > 0)
+                smem__copy_from_shared(buf, rec_val(r), f->len);
+            bad = f->len > m->max_value;
+            break;
+        }
+        index1 = smem__load_acquire_u32(&r->next);
+    }
+    smem__fence_acquire();
+    if (smem__load_relaxed_u32(&grp->seq) != s0)
+        return READ_RETRY;
+    return bad ? SMEM_EBADREGION : READ_OK;
+}
+
+/* One attempt at a read of the map: READ_OK, READ_RETRY or an error. */
+typedef int (*attempt_fn)(smem_map *m, void *arg);
+
+/*
+ * Runs ATTEMPT until it sees its group unchanged.  A reader that keeps
+ * losing to writers (of large values, in the same group) reads under the
+ * writer lock instead, where no chain can change, so that it cannot be
+ * starved.  A read-only handle cannot take the lock: it keeps trying until
+ * the open's timeout, then gives SMEM_EAGAIN.
+ */
+static int read_consistent(smem_map *m, attempt_fn attempt, void *arg)
+{
+    for (int tries = 0; tries < READ_TRIES; tries++) {
+        int rc = attempt(m, arg);
+        if (rc != READ_RETRY)
+            return rc;
+        smem__cpu_relax();
+    }
+    if (smem__region_rdonly(m->region)) {
+        int64_t deadline = smem__os_now_ns() + (int64_t)smem__region_timeout_ms(m->region) * 1000000;
+        for (;;) {
+            uint32_t c = smem__load_acquire_u32(&m->hdr->changes);
+            int rc = attempt(m, arg);
+            if (rc != READ_RETRY)
+                return rc;
+            if (smem__os_now_ns() > deadline || smem__region_shrunk(m->tail))
+                return SMEM_EAGAIN;
+            smem__os_wait(smem__region_obj(m->region), &m->hdr->changes, c, 100000);
+        }
+    }
+    int rc = smem__map_write_begin(m);
+    if (rc < 0)
+        return rc;
+    rc = attempt(m, arg);
+    smem__map_write_end(m);
+    /* Only a scribbler can change a chain while we hold the lock. */
+    return rc == READ_RETRY ? SMEM_EBADREGION : rc;
+}
+
+typedef struct key_read {
+    const lookup *k;
+    void *buf;
+    size_t bufsize;
+    found f;
+} key_read;
+
+static int read_attempt(smem_map *m, void *arg)
+{
+    key_read *r = arg;
+    return read_chain(m, r->k, r->buf, r->bufsize, &r->f);
+}
+
+static int read_key(smem_map *m, const lookup *k, void *buf, size_t bufsize, found *f)
+{
+    int rc = read_chain(m, k, buf, bufsize, f); /* almost always enough */
+    if (rc != READ_RETRY)
+        return rc;
+    key_read r = {k, buf, bufsize, {0, 0, 0}};
+    rc = read_consistent(m, read_attempt, &r);
+    *f = r.f;
+    return rc;
+}
+
+int smem__map_current_version(smem_map *m, const lookup *k, uint64_t *version)
+{
+    if (!k) {
+        *version = smem__load_acquire_u64(&m->hdr->version);
+        return 0;
+    }
+    found f;
+    int rc = read_key(m, k, NULL, 0, &f);
+    *version = rc == 0 && f.present ? f.version : 0;
+    return rc;
+}
+
+int smem_map_get(smem_map *m, const char *key, void *buf, size_t bufsize, size_t *len,
+                 uint64_t *version)
+{
+    if (len)
+        *len = 0;
+    if (version)
+        *version = 0;
+    if (!m || (!buf && bufsize > 0))
+        return SMEM_EINVAL;
+    int klen = key_length(key);
+    if (klen < 0)
+        return klen;
+    lookup k;
+    lookup_init(m, key, klen, &k);
+    found f;
+    int rc = unless_lost(m, read_key(m, &k, buf, bufsize, &f));
+    if (rc < 0)
+        return rc;
+    if (!f.present)
+        return SMEM_ENOENT;
+    if (len)
+        *len = f.len;
+    if (version)
+        *version = f.version;
+    return f.len <= bufsize ? 0 : SMEM_E2BIG;
+}
+
+uint64_t smem_map_version(smem_map *m)
+{
+    if (!m)
+        return 0;
+    uint64_t version = smem__load_acquire_u64(&m->hdr->version);
+    return unless_lost(m, 0) < 0 ? 0 : version;
+}
+
+int smem_map_count(smem_map *m)
+{
+    if (!m)
+        return SMEM_EINVAL;
+    uint32_t n = smem__load_relaxed_u32(&m->hdr->count);
+    return unless_lost(m, n <= m->max_entries ? (int)n : SMEM_EBADREGION);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Walking                                                                  */
+
+/* A private copy of an entry, as foreach hands it over. */
+typedef struct entry_copy {
+    uint64_t version;
+    size_t len;
+    char key[KEY_MAX + 1];
+    /* the value follows, at offset VAL_OFFSET */
+} entry_copy;
+
+#define VAL_OFFSET ALIGN8(sizeof(entry_copy))
+
+typedef struct group_copy {
+    uint32_t group;
+    unsigned char *buf; /* n copies of stride bytes */
+    size_t n, cap, stride;
+} group_copy;
+
+static entry_copy *copy_at(group_copy *gc, size_t i)
+{
+    return (entry_copy *)(gc->buf + i * gc->stride);
+}
+
+/* One attempt at copying every entry of a group (an attempt_fn). */
+static int copy_group(smem_map *m, void *arg)
+{
+    group_copy *gc = arg;
+    smem__group *grp = &m->groups[gc->group];
+    uint32_t s0 = smem__load_acquire_u32(&grp->seq);
+    int bad = 0;
+    gc->n = 0;
+    for (uint32_t slot = 0; slot < GROUP_BUCKETS && !bad; slot++) {
+        uint32_t index1 = smem__load_acquire_u32(&grp->head[slot]);
+        for (uint64_t steps = 0; index1 != 0 && !bad; steps++) {
+            if (!valid_index(m, index1) || steps >= m->g.records || gc->n >= m->g.records) {
+                bad = 1;
+                break;
+            }
+            if (gc->n == gc->cap) {
+                size_t cap = gc->cap ? 2 * gc->cap : 16;
+                unsigned char *more = realloc(gc->buf, cap * gc->stride);
+                if (!more)
+                    return SMEM_ENOMEM;
+                gc->buf = more;
+                gc->cap = cap;
+            }
+            smem__rec *r = rec_at(m, index1);
+            entry_copy *e = copy_at(gc, gc->n);
+            uint32_t lens = smem__load_relaxed_u32(&r->lens);
+            size_t klen = lens >> 24;
+            e->len = lens & VLEN_MASK;
+            e->version = smem__load_relaxed_u64(&r->version);
+            bad = klen < 1 || klen > KEY_MAX || e->len > m->max_value;
+            if (!bad) {
+                smem__copy_from_shared(e->key, rec_key(r), klen);
+                e->key[klen] = 0;
+                if (e->len > 0)
+                    smem__copy_from_shared((unsigned char *)e + VAL_OFFSET, rec_val(r), e->len);
+                /* A record can only be reached from its own bucket, so
+                 * that garbage links cannot show one entry twice. */
+                bad = strlen(e->key) != klen ||
+                      bucket_of(m, key_hash(m->seed, e->key, klen)) !=
+                          (uint64_t)gc->group * GROUP_BUCKETS + slot;
+            }
+            gc->n++;
+            index1 = smem__load_acquire_u32(&r->next);
+        }
+    }
+    smem__fence_acquire(); /* as in read_chain */
+    if (smem__load_relaxed_u32(&grp->seq) != s0)
+        return READ_RETRY;
+    return bad ? SMEM_EBADREGION : READ_OK;
+}
+
+int smem_map_foreach(smem_map *m,
+                     int (*fn)(const char *key, const void *val, size_t len, uint64_t version,
+                               void *arg),
+                     void *arg)
+{
+    if (!m || !fn)
+        return SMEM_EINVAL;
+    group_copy gc = {.stride = (size_t)ALIGN8(VAL_OFFSET + m->max_value)};
+    int visited = 0, rc = 0;
+    for (uint64_t g = 0; g < m->g.ngroups && rc == 0; g++) {
+        gc.group = (uint32_t)g;
+        rc = unless_lost(m, read_consistent(m, copy_group, &gc));
+        for (size_t i = 0; rc == 0 && i < gc.n; i++) {
+            entry_copy *e = copy_at(&gc, i);
+            visited += visited < INT32_MAX;
+            if (fn(e->key, (unsigned char *)e + VAL_OFFSET, e->len, e->version, arg))
+                rc = 1;
+        }
+    }
+    free(gc.buf);
+    return rc < 0 ? rc : visited;
+}
