@@ -27,95 +27,22 @@
  * Every object is created with a security descriptor that gives the
  * calling user, and nobody else, access; an object that exists with any
  * other owner or access list is refused (SMEM_EACCES).
+ *
+ * This file owns the section and its OS prefix (open, reset, map), the
+ * gate, the open and close of an object, waiting and beacons, and the
+ * clocks.  The invariant it keeps: an open holds its users event from
+ * under the gate until it closes, and drops it before giving up the gate,
+ * so that whoever holds the gate counts exactly the opens attached.
+ * Errors, names and security are in os-win-sec.c; handle counts, peek and
+ * listing (ntdll) in os-win-nt.c; os-win.h holds what they share.
  */
-#include "os.h"
-
-#include "sharedmem.h"
-
-#include <windows.h>
-#include <aclapi.h>
-#include <winternl.h>
+#include "os-win.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/*
- * The first bytes of every section belong to this layer.  TOTAL is the
- * size the region layer asked for (Windows rounds a section up to pages,
- * and the region layer checks its header against the exact size).
- * WAITERS counts processes that may be asleep on the wake semaphore.
- * Like every byte in the section, all of it may be garbage: TOTAL is
- * checked against the section's real size before use.
- */
-typedef struct os_prefix {
-    uint64_t magic;
-    uint64_t total;
-    uint32_t mode;
-    volatile LONG waiters;
-    unsigned char reserved[40];
-} os_prefix;
-
-#define PREFIX_SIZE 64 /* keeps the region 64-byte aligned in the view */
-#define PREFIX_MAGIC UINT64_C(0x58494665724d6d53) /* "SmMreFIX" */
-_Static_assert(sizeof(os_prefix) == PREFIX_SIZE, "the OS prefix is 64 bytes");
-
-#define OBJ_PREFIX L"Local\\smem."
-#define NAME_CAP 128 /* OBJ_PREFIX + SMEM_NAME_MAX + ":b." + 16 hex digits */
-
-struct smem__os_obj {
-    HANDLE gate;           /* the mutex, always open */
-    int gate_held;         /* owned by the calling thread */
-    HANDLE users;          /* the users event, always open */
-    HANDLE section;        /* NULL while the object is new (see reset) */
-    os_prefix *ctl;        /* a view of the whole section, or NULL */
-    uint64_t section_size; /* bytes in that view */
-    HANDLE wake;           /* the semaphore, opened at first use */
-    HANDLE beacon;         /* our beacon event, or NULL */
-    uint64_t beacon_id;    /* its id (atomic), 0 if none */
-    WCHAR name[NAME_CAP];  /* Local\smem.NAME */
-};
-
 /* ------------------------------------------------------------------------ */
-/* Errors, clocks, names                                                    */
-
-/* The one place where Win32 errors become SMEM_E* codes. */
-static int win_error(DWORD e)
-{
-    switch (e) {
-    case ERROR_FILE_NOT_FOUND:
-    case ERROR_PATH_NOT_FOUND:
-        return SMEM_ENOENT;
-    case ERROR_ACCESS_DENIED:
-    case ERROR_PRIVILEGE_NOT_HELD:
-        return SMEM_EACCES;
-    case ERROR_ALREADY_EXISTS:
-        return SMEM_EEXIST;
-    case ERROR_INVALID_HANDLE: /* the name belongs to another kind of object */
-        return SMEM_EBADREGION;
-    case ERROR_NOT_ENOUGH_MEMORY:
-    case ERROR_OUTOFMEMORY:
-        return SMEM_ENOMEM;
-    case ERROR_COMMITMENT_LIMIT:
-    case ERROR_DISK_FULL:
-        return SMEM_ENOSPC;
-    case ERROR_INVALID_PARAMETER:
-        return SMEM_EINVAL;
-    case ERROR_TOO_MANY_OPEN_FILES:
-    case ERROR_NO_SYSTEM_RESOURCES:
-        return SMEM_EMFILE;
-    case ERROR_FILENAME_EXCED_RANGE:
-        return SMEM_ENAMETOOLONG;
-    case ERROR_BUSY:
-        return SMEM_EBUSY;
-    default:
-        return SMEM_EIO;
-    }
-}
-
-static int last_error(void)
-{
-    return win_error(GetLastError());
-}
+/* Clocks                                                                   */
 
 int64_t smem__os_now_ns(void)
 {
@@ -154,157 +81,8 @@ static DWORD ms_until(int64_t deadline_ns)
     return ms > 0x7fffffff ? 0x7fffffff : (DWORD)ms;
 }
 
-/* OBJ_PREFIX NAME SUFFIX, widened (a checked name is ASCII). */
-static void object_name(WCHAR *out, const char *name, const WCHAR *suffix)
-{
-    size_t n = wcslen(OBJ_PREFIX);
-    memcpy(out, OBJ_PREFIX, n * sizeof(WCHAR));
-    for (size_t i = 0; name[i] && i < SMEM_NAME_MAX; i++)
-        out[n++] = (WCHAR)(unsigned char)name[i];
-    for (size_t i = 0; suffix[i] && n < NAME_CAP - 1; i++)
-        out[n++] = suffix[i];
-    out[n] = 0;
-}
-
-/* BASE (an object's Local\smem.NAME) with SUFFIX appended, into OUT
- * (NAME_CAP wide chars). */
-static void sibling_name(WCHAR *out, const WCHAR *base, const WCHAR *suffix)
-{
-    size_t n = wcslen(base);
-    memcpy(out, base, n * sizeof(WCHAR));
-    for (size_t i = 0; suffix[i] && n < NAME_CAP - 1; i++)
-        out[n++] = suffix[i];
-    out[n] = 0;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Security: the calling user only                                          */
-
-static struct {
-    INIT_ONCE once;
-    int error;             /* 0, or why the descriptor could not be made */
-    PSID user;             /* points into token_user */
-    SECURITY_ATTRIBUTES sa;
-    SECURITY_DESCRIPTOR sd;
-    union {
-        TOKEN_USER tu;
-        unsigned char bytes[SECURITY_MAX_SID_SIZE + sizeof(TOKEN_USER)];
-    } token_user;
-    union {
-        ACL acl;
-        unsigned char bytes[sizeof(ACL) + sizeof(ACCESS_ALLOWED_ACE) + SECURITY_MAX_SID_SIZE];
-    } dacl;
-} sec = {.once = INIT_ONCE_STATIC_INIT};
-
-static BOOL CALLBACK make_security(PINIT_ONCE once, PVOID param, PVOID *ctx)
-{
-    (void)once;
-    (void)param;
-    (void)ctx;
-    HANDLE token;
-    DWORD len;
-    if (!OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token)) {
-        sec.error = last_error();
-        return TRUE;
-    }
-    BOOL ok = GetTokenInformation(token, TokenUser, &sec.token_user, sizeof sec.token_user, &len);
-    CloseHandle(token);
-    sec.user = sec.token_user.tu.User.Sid;
-    /* Owner: the user (not the Administrators group an elevated token
-     * would put there by default); access: the user, with everything. */
-    if (!ok || !InitializeAcl(&sec.dacl.acl, sizeof sec.dacl, ACL_REVISION) ||
-        !AddAccessAllowedAce(&sec.dacl.acl, ACL_REVISION, GENERIC_ALL, sec.user) ||
-        !InitializeSecurityDescriptor(&sec.sd, SECURITY_DESCRIPTOR_REVISION) ||
-        !SetSecurityDescriptorOwner(&sec.sd, sec.user, FALSE) ||
-        !SetSecurityDescriptorDacl(&sec.sd, TRUE, &sec.dacl.acl, FALSE)) {
-        sec.error = last_error();
-        return TRUE;
-    }
-    sec.sa.nLength = sizeof sec.sa;
-    sec.sa.lpSecurityDescriptor = &sec.sd;
-    sec.sa.bInheritHandle = FALSE;
-    return TRUE;
-}
-
-static SECURITY_ATTRIBUTES *user_only(int *err)
-{
-    InitOnceExecuteOnce(&sec.once, make_security, NULL, NULL);
-    *err = sec.error;
-    return sec.error ? NULL : &sec.sa;
-}
-
-/* 1 if every entry of DACL allows access to the user and nothing else. */
-static int dacl_is_user_only(const ACL *dacl)
-{
-    if (!dacl || dacl->AceCount == 0)
-        return 0; /* a NULL DACL lets everyone in */
-    for (DWORD i = 0; i < dacl->AceCount; i++) {
-        ACE_HEADER *ace;
-        if (!GetAce((PACL)dacl, i, (void **)&ace) || ace->AceType != ACCESS_ALLOWED_ACE_TYPE)
-            return 0;
-        if (!EqualSid((PSID)&((ACCESS_ALLOWED_ACE *)ace)->SidStart, sec.user))
-            return 0;
-    }
-    return 1;
-}
-
-/* 0 if the object behind H has the security we give ours, else
- * SMEM_EACCES: someone else made it first, or made it open to others. */
-static int check_ours(HANDLE h)
-{
-    PSID owner;
-    PACL dacl;
-    PSECURITY_DESCRIPTOR sd;
-    DWORD e = GetSecurityInfo(h, SE_KERNEL_OBJECT,
-                              OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION, &owner,
-                              NULL, &dacl, NULL, &sd);
-    if (e != ERROR_SUCCESS)
-        return win_error(e);
-    int ours = owner && EqualSid(owner, sec.user) && dacl_is_user_only(dacl);
-    LocalFree(sd);
-    return ours ? 0 : SMEM_EACCES;
-}
-
-/* Takes HANDLE, just returned by a Create* call for a named object (so
- * that GetLastError still tells whether the object existed): an object
- * that existed must be ours.  On success *H is HANDLE, else NULL and the
- * handle is closed. */
-static int create_ours(HANDLE *h, HANDLE handle)
-{
-    DWORD e = GetLastError(); /* ERROR_ALREADY_EXISTS when opened */
-    *h = NULL;
-    if (!handle)
-        return win_error(e);
-    if (e == ERROR_ALREADY_EXISTS) {
-        int rc = check_ours(handle);
-        if (rc < 0) {
-            CloseHandle(handle);
-            return rc;
-        }
-    }
-    *h = handle;
-    return 0;
-}
-
 /* ------------------------------------------------------------------------ */
 /* The section                                                              */
-
-/* Number of handles open to H, in every process.  NtQueryObject's handle
- * count is part of the documented PUBLIC_OBJECT_BASIC_INFORMATION. */
-static long handle_count(HANDLE h)
-{
-    PUBLIC_OBJECT_BASIC_INFORMATION info;
-    if (NtQueryObject(h, ObjectBasicInformation, &info, sizeof info, NULL) != 0)
-        return -1;
-    return (long)info.HandleCount;
-}
-
-/* 1 if someone besides the holder of H (an open's users event) holds it. */
-static int users_besides(HANDLE h)
-{
-    long n = handle_count(h);
-    return n < 0 ? 1 : n > 1; /* in doubt, someone is there: never reset it */
-}
 
 /* Maps the whole of section H and measures it. */
 static int map_whole(HANDLE h, DWORD access, os_prefix **view, uint64_t *size)
@@ -312,7 +90,7 @@ static int map_whole(HANDLE h, DWORD access, os_prefix **view, uint64_t *size)
     MEMORY_BASIC_INFORMATION mbi;
     os_prefix *p = MapViewOfFile(h, access, 0, 0, 0);
     if (!p)
-        return last_error();
+        return smem__win_last_error();
     if (VirtualQuery(p, &mbi, sizeof mbi) == 0 || mbi.RegionSize < PREFIX_SIZE) {
         UnmapViewOfFile(p);
         return SMEM_EBADREGION;
@@ -324,8 +102,8 @@ static int map_whole(HANDLE h, DWORD access, os_prefix **view, uint64_t *size)
 
 /* Maps the whole of section H and checks its prefix.  *TOTAL is 0 for a
  * section whose creator has not written the prefix yet. */
-static int map_section(HANDLE h, DWORD access, os_prefix **view, uint64_t *size,
-                       uint64_t *total)
+int smem__win_map_section(HANDLE h, DWORD access, os_prefix **view, uint64_t *size,
+                          uint64_t *total)
 {
     os_prefix *p;
     int rc = map_whole(h, access, &p, size);
@@ -359,12 +137,13 @@ static int open_section(smem__os_obj *o, smem__os_stat *st)
     HANDLE h = OpenFileMappingW(FILE_MAP_READ | FILE_MAP_WRITE | READ_CONTROL, FALSE, o->name);
     if (!h) {
         DWORD e = GetLastError();
-        return e == ERROR_FILE_NOT_FOUND ? 0 : win_error(e);
+        return e == ERROR_FILE_NOT_FOUND ? 0 : smem__win_error(e);
     }
-    int rc = check_ours(h);
+    int rc = smem__win_check_ours(h);
     uint64_t total = 0;
     if (rc == 0)
-        rc = map_section(h, FILE_MAP_READ | FILE_MAP_WRITE, &o->ctl, &o->section_size, &total);
+        rc = smem__win_map_section(h, FILE_MAP_READ | FILE_MAP_WRITE, &o->ctl, &o->section_size,
+                                   &total);
     if (rc < 0) {
         CloseHandle(h);
         return rc;
@@ -372,7 +151,7 @@ static int open_section(smem__os_obj *o, smem__os_stat *st)
     o->section = h;
     st->size = total;
     st->mode = o->ctl->mode & 0777;
-    st->others = users_besides(o->users);
+    st->others = smem__win_users_besides(o->users);
     return 0;
 }
 
@@ -389,7 +168,7 @@ static int gate_wait(smem__os_obj *o, int64_t deadline_ns)
     case WAIT_TIMEOUT:
         return SMEM_ETIMEDOUT;
     default:
-        return last_error();
+        return smem__win_last_error();
     }
 }
 
@@ -410,25 +189,25 @@ int smem__os_acquire(const char *name, unsigned how, unsigned mode, int64_t dead
 {
     (void)mode; /* recorded by smem__os_reset, when the section is made */
     int rc;
-    SECURITY_ATTRIBUTES *sa = user_only(&rc);
+    SECURITY_ATTRIBUTES *sa = smem__win_user_only(&rc);
     if (!sa)
         return rc;
     smem__os_obj *o = calloc(1, sizeof *o);
     if (!o)
         return SMEM_ENOMEM;
-    object_name(o->name, name, L"");
+    smem__win_object_name(o->name, name, L"");
     WCHAR gate_name[NAME_CAP];
-    sibling_name(gate_name, o->name, L":gate");
+    smem__win_sibling_name(gate_name, o->name, L":gate");
     memset(st, 0, sizeof *st);
 
-    rc = create_ours(&o->gate, CreateMutexW(sa, FALSE, gate_name));
+    rc = smem__win_create_ours(&o->gate, CreateMutexW(sa, FALSE, gate_name));
     if (rc == 0)
         rc = gate_wait(o, deadline_ns);
     if (rc == 0) {
         /* Taken under the gate, so that whoever holds it next counts us. */
         WCHAR users_name[NAME_CAP];
-        sibling_name(users_name, o->name, L":users");
-        rc = create_ours(&o->users, CreateEventW(sa, TRUE, FALSE, users_name));
+        smem__win_sibling_name(users_name, o->name, L":users");
+        rc = smem__win_create_ours(&o->users, CreateEventW(sa, TRUE, FALSE, users_name));
     }
     if (rc == 0)
         rc = open_section(o, st);
@@ -444,7 +223,7 @@ int smem__os_acquire(const char *name, unsigned how, unsigned mode, int64_t dead
 
 int smem__os_others_attached(smem__os_obj *o)
 {
-    return users_besides(o->users);
+    return smem__win_users_besides(o->users);
 }
 
 int smem__os_attach(smem__os_obj *o)
@@ -463,21 +242,21 @@ int smem__os_attach(smem__os_obj *o)
 static int create_section(smem__os_obj *o, uint64_t size, int *reused)
 {
     int rc;
-    SECURITY_ATTRIBUTES *sa = user_only(&rc);
+    SECURITY_ATTRIBUTES *sa = smem__win_user_only(&rc);
     int64_t give_up = smem__os_now_ns() + 1000000000;
     while (smem__os_now_ns() < give_up) {
         HANDLE h = CreateFileMappingW(INVALID_HANDLE_VALUE, sa, PAGE_READWRITE | SEC_COMMIT,
                                       (DWORD)(size >> 32), (DWORD)size, o->name);
         if (!h) {
             DWORD e = GetLastError();
-            return e == ERROR_NOT_ENOUGH_MEMORY ? SMEM_ENOSPC : win_error(e);
+            return e == ERROR_NOT_ENOUGH_MEMORY ? SMEM_ENOSPC : smem__win_error(e);
         }
         *reused = GetLastError() == ERROR_ALREADY_EXISTS;
         if (!*reused) {
             o->section = h;
             return 0;
         }
-        rc = check_ours(h);
+        rc = smem__win_check_ours(h);
         if (rc < 0) {
             CloseHandle(h);
             return rc;
@@ -531,7 +310,7 @@ int smem__os_map(smem__os_obj *o, uint64_t total, int rdonly, void **addr)
     char *p = MapViewOfFile(o->section, rdonly ? FILE_MAP_READ : FILE_MAP_READ | FILE_MAP_WRITE,
                             0, 0, (SIZE_T)(PREFIX_SIZE + total));
     if (!p)
-        return last_error();
+        return smem__win_last_error();
     *addr = p + PREFIX_SIZE;
     return 0;
 }
@@ -587,10 +366,10 @@ static HANDLE wake_semaphore(smem__os_obj *o)
     if (h)
         return h;
     int rc;
-    SECURITY_ATTRIBUTES *sa = user_only(&rc);
+    SECURITY_ATTRIBUTES *sa = smem__win_user_only(&rc);
     WCHAR name[NAME_CAP];
-    sibling_name(name, o->name, L":wake");
-    if (!sa || create_ours(&h, CreateSemaphoreW(sa, 0, 0x7fffffff, name)) < 0)
+    smem__win_sibling_name(name, o->name, L":wake");
+    if (!sa || smem__win_create_ours(&h, CreateSemaphoreW(sa, 0, 0x7fffffff, name)) < 0)
         return NULL;
     HANDLE prev = InterlockedCompareExchangePointer(&o->wake, h, NULL);
     if (prev) {
@@ -647,7 +426,7 @@ static void beacon_name(WCHAR *out, const smem__os_obj *o, uint64_t id)
     for (int i = 0; i < 16; i++)
         suffix[3 + i] = L"0123456789abcdef"[(id >> (60 - 4 * i)) & 15];
     suffix[19] = 0;
-    sibling_name(out, o->name, suffix);
+    smem__win_sibling_name(out, o->name, suffix);
 }
 
 int smem__os_beacon_light(smem__os_obj *o, uint64_t id)
@@ -657,12 +436,12 @@ int smem__os_beacon_light(smem__os_obj *o, uint64_t id)
     if (o->beacon)
         return SMEM_EEXIST;
     int rc;
-    SECURITY_ATTRIBUTES *sa = user_only(&rc);
+    SECURITY_ATTRIBUTES *sa = smem__win_user_only(&rc);
     if (!sa)
         return rc;
     WCHAR name[NAME_CAP];
     beacon_name(name, o, id);
-    rc = create_ours(&o->beacon, CreateEventW(sa, TRUE, FALSE, name));
+    rc = smem__win_create_ours(&o->beacon, CreateEventW(sa, TRUE, FALSE, name));
     if (rc == 0)
         __atomic_store_n(&o->beacon_id, id, __ATOMIC_RELEASE);
     return rc;
@@ -691,128 +470,4 @@ int smem__os_beacon_lit(smem__os_obj *o, uint64_t id)
     }
     /* In doubt it is alive: waiting is safe, stealing is not. */
     return GetLastError() == ERROR_FILE_NOT_FOUND ? 0 : 1;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Inspection                                                               */
-
-/* How many opens hold the users event of BASE besides the caller's look
- * (-1 if unknown). */
-static int users_count(const WCHAR *base)
-{
-    WCHAR name[NAME_CAP];
-    sibling_name(name, base, L":users");
-    HANDLE h = OpenEventW(SYNCHRONIZE, FALSE, name);
-    if (!h)
-        return GetLastError() == ERROR_FILE_NOT_FOUND ? 0 : -1;
-    long n = handle_count(h);
-    CloseHandle(h);
-    return n < 0 ? -1 : (int)(n - 1);
-}
-
-int smem__os_peek(const char *name, smem__os_stat *st, void *buf, size_t len, uint64_t *end)
-{
-    memset(st, 0, sizeof *st);
-    memset(buf, 0, len);
-    *end = 0;
-    int rc;
-    if (!user_only(&rc))
-        return rc;
-    WCHAR wname[NAME_CAP];
-    object_name(wname, name, L"");
-    HANDLE h = OpenFileMappingW(FILE_MAP_READ | READ_CONTROL, FALSE, wname);
-    if (!h)
-        return last_error();
-    os_prefix *view = NULL;
-    uint64_t size, total = 0;
-    rc = check_ours(h);
-    if (rc == 0)
-        rc = map_section(h, FILE_MAP_READ, &view, &size, &total);
-    if (rc == 0) {
-        st->size = total;
-        st->mode = view->mode & 0777;
-        st->users = users_count(wname);
-        st->others = st->users != 0;
-        memcpy(buf, (char *)view + PREFIX_SIZE, len < total ? len : (size_t)total);
-        if (total >= sizeof *end)
-            memcpy(end, (char *)view + PREFIX_SIZE + total - sizeof *end, sizeof *end);
-        UnmapViewOfFile(view);
-    }
-    CloseHandle(h);
-    return rc;
-}
-
-/* The object directory behind Local\: NtQueryDirectoryObject lists it. */
-typedef struct {
-    UNICODE_STRING name;
-    UNICODE_STRING type;
-} dir_entry;
-
-NTSTATUS NTAPI NtOpenDirectoryObject(PHANDLE, ACCESS_MASK, POBJECT_ATTRIBUTES);
-NTSTATUS NTAPI NtQueryDirectoryObject(HANDLE, PVOID, ULONG, BOOLEAN, BOOLEAN, PULONG, PULONG);
-#define DIRECTORY_QUERY 0x0001
-
-static HANDLE open_local_directory(void)
-{
-    DWORD session = 0;
-    WCHAR path[64] = L"\\BaseNamedObjects", digits[12];
-    ProcessIdToSessionId(GetCurrentProcessId(), &session);
-    if (session != 0) {
-        int n = 0;
-        do
-            digits[n++] = (WCHAR)(L'0' + session % 10);
-        while ((session /= 10) != 0);
-        wcscpy(path, L"\\Sessions\\");
-        size_t at = wcslen(path);
-        while (n > 0)
-            path[at++] = digits[--n];
-        wcscpy(path + at, L"\\BaseNamedObjects");
-    }
-    UNICODE_STRING us = {(USHORT)(wcslen(path) * sizeof(WCHAR)),
-                         (USHORT)(wcslen(path) * sizeof(WCHAR)), path};
-    OBJECT_ATTRIBUTES oa;
-    InitializeObjectAttributes(&oa, &us, 0, NULL, NULL);
-    HANDLE dir;
-    return NtOpenDirectoryObject(&dir, DIRECTORY_QUERY, &oa) == 0 ? dir : NULL;
-}
-
-/* If ENTRY is a section named smem.NAME, writes NAME into OUT: 1, else 0. */
-static int region_name_of(const dir_entry *e, char *out)
-{
-    static const WCHAR prefix[] = L"smem.";
-    size_t n = e->name.Length / sizeof(WCHAR), plen = wcslen(prefix);
-    if (e->type.Length != 7 * sizeof(WCHAR) || wcsncmp(e->type.Buffer, L"Section", 7) != 0)
-        return 0;
-    if (n <= plen || n - plen > SMEM_NAME_MAX || wcsncmp(e->name.Buffer, prefix, plen) != 0)
-        return 0;
-    for (size_t i = plen; i < n; i++) {
-        WCHAR c = e->name.Buffer[i];
-        if (c > 127)
-            return 0;
-        out[i - plen] = (char)c;
-    }
-    out[n - plen] = 0;
-    return smem_name_check(out) == 0;
-}
-
-int smem__os_list(int (*fn)(const char *name, void *arg), void *arg)
-{
-    HANDLE dir = open_local_directory();
-    if (!dir)
-        return 0; /* nothing we can look through: nothing found */
-    union {
-        dir_entry e;
-        unsigned char bytes[4096];
-    } buf;
-    ULONG context = 0, len;
-    BOOLEAN first = TRUE;
-    /* One entry per call: simple, and a directory has few of them. */
-    while (NtQueryDirectoryObject(dir, &buf, sizeof buf, TRUE, first, &context, &len) == 0) {
-        char name[SMEM_NAME_MAX + 1];
-        first = FALSE;
-        if (region_name_of(&buf.e, name) && fn(name, arg))
-            break;
-    }
-    CloseHandle(dir);
-    return 0;
 }

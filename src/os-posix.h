@@ -1,0 +1,57 @@
+/*
+ * Internal to the POSIX OS layer: what its files share, and nothing else
+ * includes it.  The layer is
+ *
+ *   os-posix.c         the region's file: open, reset, peek, list, unlink,
+ *                      close; clocks and futexes
+ *   os-posix-lock.c    the lock file: the registry and its fork renewal
+ *                      (pthread_atfork), the gate (flock), the users lock
+ *                      and the beacons (OFD locks)
+ *   os-posix-sigbus.c  mappings, and the SIGBUS guards that keep a shrunk
+ *                      file from killing the process
+ *
+ * The functions declared here are smem__posix_*: the version script
+ * (sharedmem.map) exports only smem_*, so none leaves the library.
+ */
+#ifndef SMEM_OS_POSIX_H
+#define SMEM_OS_POSIX_H
+
+#include "os.h"
+
+#include "sharedmem.h"
+
+#include <stdint.h>
+#include <sys/stat.h>
+
+#define SHM_DIR "/dev/shm"
+#define OBJ_PREFIX "smem."
+#define LOCK_PREFIX "smem.-lock." /* "-lock.NAME" is no region name: never listed */
+
+typedef struct guard guard;
+
+struct smem__os_obj {
+    int fd;          /* the region's file: mapped, never locked; -1 while there is none */
+    int lock_fd;     /* the lock file: gate, users lock, beacon; never mapped; -1 once let go */
+    int gate_held;   /* this open holds the gate, or is waiting for it */
+    int lock_ours;   /* the lock file was checked: ours, and still named */
+    int attached;    /* this open holds the users lock */
+    int others;      /* smem__os_others_attached's answer while the gate is held, else -1 */
+    uint64_t beacon; /* the id of the beacon this open has lit, 0 if none (atomic) */
+    guard *guard;    /* the mapping's SIGBUS guard, or NULL */
+    smem__os_obj *prev, *next; /* in the registry while the lock file is open */
+    char path[sizeof SHM_DIR "/" OBJ_PREFIX + SMEM_NAME_MAX];
+    char lock_path[sizeof SHM_DIR "/" LOCK_PREFIX + SMEM_NAME_MAX];
+};
+
+/* os-posix.c: 0 if the descriptor is a regular file owned by us, else why
+ * not. */
+int smem__posix_check_ours(const struct stat *sb);
+
+/* os-posix-lock.c: the lock file of an object (see there). */
+int smem__posix_open_lock_file(smem__os_obj *o);
+int smem__posix_users_lock_held_by_others(int fd);
+int smem__posix_check_lock_file(smem__os_obj *o);
+void smem__posix_unlink_lock_file(smem__os_obj *o);
+void smem__posix_release_lock_file(smem__os_obj *o);
+
+#endif
