@@ -1,7 +1,7 @@
 /*
- * The OS layer: the contract that src/os-posix.c (and later src/os-win.c)
- * implements.  Portable code (region.c and above) calls only these
- * functions for anything the operating system does.
+ * The OS layer: the contract that src/os-posix*.c (Linux) and
+ * src/os-win*.c (Windows) implement.  Portable code (region.c and above)
+ * calls only these functions for anything the operating system does.
  *
  * An object is the named shared-memory object behind a region.  It has two
  * locks that the OS releases by itself when a process dies:

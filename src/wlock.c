@@ -1,5 +1,7 @@
 /*
- * The writer lock (wlock.h).
+ * The writer lock (wlock.h), and the open of the kinds that take it
+ * (smem__wlock_open: open or create the region, check its figures, take a
+ * writer id), so that values and maps share one open sequence.
  */
 #include "wlock.h"
 
