@@ -29,11 +29,12 @@
  * raising SIGBUS (guards).
  *
  * This file owns the region's file (smem.NAME): its open under the gate,
- * reset, named, unlink, close, peek and list, and the clocks and futexes.
+ * reset, named, unlink, close, peek and list.
  * The invariant it keeps: what a region's name leads to is used only if it
  * is a regular file owned by us, and a new region is always a new file.
  * The lock file (gate, users lock, beacons, fork renewal) is in
- * os-posix-lock.c, mappings and their SIGBUS guards in os-posix-sigbus.c;
+ * os-posix-lock.c, mappings and their SIGBUS guards in os-posix-sigbus.c,
+ * clocks and futexes in os-posix-wait.c;
  * os-posix.h holds what they share.
  */
 #include "os-posix.h"
@@ -42,15 +43,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/futex.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 /* The codes in sharedmem.h are fixed numbers so that they are the same on
@@ -63,27 +60,6 @@ SMEM_ERRNO_MAP(SMEM__CHECK_ERRNO)
 /* Flags for every open of an object: never follow a symbolic link, never
  * block on a FIFO, never make a terminal ours, never leak into exec. */
 #define OPEN_FLAGS (O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
-
-int64_t smem__os_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-int64_t smem__os_wall_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec;
-}
-
-#ifdef SMEM_CRASH_POINTS
-void smem__os_die(void)
-{
-    raise(SIGKILL);
-}
-#endif
 
 /* PATH = SHM_DIR "/" PREFIX NAME (NAME passed smem_name_check). */
 static void object_path(char *path, size_t cap, const char *prefix, const char *name)
@@ -113,16 +89,6 @@ static int open_error(int e)
     default:
         return -e;
     }
-}
-
-/* 0 if the descriptor is a regular file owned by us, else why not. */
-int smem__posix_check_ours(const struct stat *sb)
-{
-    if (!S_ISREG(sb->st_mode))
-        return SMEM_EBADREGION;
-    if (sb->st_uid != geteuid())
-        return SMEM_EACCES;
-    return 0;
 }
 
 static void fill_stat(smem__os_stat *st, const struct stat *sb)
@@ -280,24 +246,6 @@ void smem__os_close(smem__os_obj *o)
     if (o->fd >= 0)
         close(o->fd);
     free(o);
-}
-
-/* Futexes: FUTEX_WAIT/FUTEX_WAKE without FUTEX_PRIVATE_FLAG, so that the
- * kernel keys them by the shared page and they work across processes. */
-int smem__os_wait(smem__os_obj *o, const uint32_t *addr, uint32_t expected, int64_t timeout_ns)
-{
-    (void)o;
-    if (timeout_ns <= 0)
-        return SMEM_ETIMEDOUT;
-    struct timespec ts = {.tv_sec = timeout_ns / 1000000000, .tv_nsec = timeout_ns % 1000000000};
-    long r = syscall(SYS_futex, addr, FUTEX_WAIT, expected, &ts, NULL, 0);
-    return r < 0 && errno == ETIMEDOUT ? SMEM_ETIMEDOUT : 0;
-}
-
-void smem__os_wake_all(smem__os_obj *o, uint32_t *addr)
-{
-    (void)o;
-    syscall(SYS_futex, addr, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 }
 
 /*

@@ -3,12 +3,13 @@
  * includes it.  The layer is
  *
  *   os-posix.c         the region's file: open, reset, peek, list, unlink,
- *                      close; clocks and futexes
+ *                      close
  *   os-posix-lock.c    the lock file: the registry and its fork renewal
  *                      (pthread_atfork), the gate (flock), the users lock
  *                      and the beacons (OFD locks)
  *   os-posix-sigbus.c  mappings, and the SIGBUS guards that keep a shrunk
  *                      file from killing the process
+ *   os-posix-wait.c    clocks, futexes (the bottom: calls none of the others)
  *
  * The functions declared here are smem__posix_*: the version script
  * (sharedmem.map) exports only smem_*, so none leaves the library.
@@ -22,6 +23,7 @@
 
 #include <stdint.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define SHM_DIR "/dev/shm"
 #define OBJ_PREFIX "smem."
@@ -43,9 +45,16 @@ struct smem__os_obj {
     char lock_path[sizeof SHM_DIR "/" LOCK_PREFIX + SMEM_NAME_MAX];
 };
 
-/* os-posix.c: 0 if the descriptor is a regular file owned by us, else why
- * not. */
-int smem__posix_check_ours(const struct stat *sb);
+/* 0 if the file SB describes is a regular file owned by us, else why not
+ * (the region's file and the lock file alike). */
+static inline int smem__posix_check_ours(const struct stat *sb)
+{
+    if (!S_ISREG(sb->st_mode))
+        return SMEM_EBADREGION;
+    if (sb->st_uid != geteuid())
+        return SMEM_EACCES;
+    return 0;
+}
 
 /* os-posix-lock.c: the lock file of an object (see there). */
 int smem__posix_open_lock_file(smem__os_obj *o);

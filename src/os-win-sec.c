@@ -1,8 +1,9 @@
 /*
- * The Windows OS layer's errors, names and security: the one place where
- * Win32 errors become SMEM_E* codes, the names of an object's kernel
- * objects (Local\smem.NAME and its ':' siblings), and the security
- * descriptor every object is created with.
+ * The bottom of the Windows OS layer, what its other files use: the one
+ * place where Win32 errors become SMEM_E* codes, the names of an object's
+ * kernel objects (Local\smem.NAME and its ':' siblings), the security
+ * descriptor every object is created with, and the mapping of a section
+ * with its prefix checked.  It calls nothing of os-win.c or os-win-nt.c.
  *
  * Invariant: every object this layer creates gives the calling user, and
  * nobody else, access, and one that already exists is used only if it has
@@ -185,5 +186,43 @@ int smem__win_create_ours(HANDLE *h, HANDLE handle)
         }
     }
     *h = handle;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Mapping a section                                                        */
+
+/* Maps the whole of section H and measures it. */
+int smem__win_map_whole(HANDLE h, DWORD access, os_prefix **view, uint64_t *size)
+{
+    MEMORY_BASIC_INFORMATION mbi;
+    os_prefix *p = MapViewOfFile(h, access, 0, 0, 0);
+    if (!p)
+        return smem__win_last_error();
+    if (VirtualQuery(p, &mbi, sizeof mbi) == 0 || mbi.RegionSize < PREFIX_SIZE) {
+        UnmapViewOfFile(p);
+        return SMEM_EBADREGION;
+    }
+    *view = p;
+    *size = mbi.RegionSize;
+    return 0;
+}
+
+/* Maps the whole of section H and checks its prefix.  *TOTAL is 0 for a
+ * section whose creator has not written the prefix yet. */
+int smem__win_map_section(HANDLE h, DWORD access, os_prefix **view, uint64_t *size,
+                          uint64_t *total)
+{
+    os_prefix *p = NULL; /* GCC cannot see that a 0 return sets it */
+    int rc = smem__win_map_whole(h, access, &p, size);
+    if (rc < 0)
+        return rc;
+    uint64_t magic = p->magic, t = p->total; /* each read once */
+    if (!(magic == 0 && t == 0) && !(magic == PREFIX_MAGIC && t <= *size - PREFIX_SIZE)) {
+        UnmapViewOfFile(p);
+        return SMEM_EBADREGION;
+    }
+    *view = p;
+    *total = t;
     return 0;
 }

@@ -84,41 +84,6 @@ static DWORD ms_until(int64_t deadline_ns)
 /* ------------------------------------------------------------------------ */
 /* The section                                                              */
 
-/* Maps the whole of section H and measures it. */
-static int map_whole(HANDLE h, DWORD access, os_prefix **view, uint64_t *size)
-{
-    MEMORY_BASIC_INFORMATION mbi;
-    os_prefix *p = MapViewOfFile(h, access, 0, 0, 0);
-    if (!p)
-        return smem__win_last_error();
-    if (VirtualQuery(p, &mbi, sizeof mbi) == 0 || mbi.RegionSize < PREFIX_SIZE) {
-        UnmapViewOfFile(p);
-        return SMEM_EBADREGION;
-    }
-    *view = p;
-    *size = mbi.RegionSize;
-    return 0;
-}
-
-/* Maps the whole of section H and checks its prefix.  *TOTAL is 0 for a
- * section whose creator has not written the prefix yet. */
-int smem__win_map_section(HANDLE h, DWORD access, os_prefix **view, uint64_t *size,
-                          uint64_t *total)
-{
-    os_prefix *p;
-    int rc = map_whole(h, access, &p, size);
-    if (rc < 0)
-        return rc;
-    uint64_t magic = p->magic, t = p->total; /* each read once */
-    if (!(magic == 0 && t == 0) && !(magic == PREFIX_MAGIC && t <= *size - PREFIX_SIZE)) {
-        UnmapViewOfFile(p);
-        return SMEM_EBADREGION;
-    }
-    *view = p;
-    *total = t;
-    return 0;
-}
-
 static void drop_section(smem__os_obj *o)
 {
     if (o->ctl)
@@ -261,7 +226,7 @@ static int create_section(smem__os_obj *o, uint64_t size, int *reused)
             CloseHandle(h);
             return rc;
         }
-        if (map_whole(h, FILE_MAP_READ | FILE_MAP_WRITE, &o->ctl, &o->section_size) == 0) {
+        if (smem__win_map_whole(h, FILE_MAP_READ | FILE_MAP_WRITE, &o->ctl, &o->section_size) == 0) {
             if (o->section_size >= size) {
                 o->section = h;
                 return 0;
@@ -286,7 +251,7 @@ int smem__os_reset(smem__os_obj *o, uint64_t total, unsigned mode)
     int reused = 0;
     int rc = create_section(o, PREFIX_SIZE + total, &reused);
     if (rc == 0 && !o->ctl)
-        rc = map_whole(o->section, FILE_MAP_READ | FILE_MAP_WRITE, &o->ctl, &o->section_size);
+        rc = smem__win_map_whole(o->section, FILE_MAP_READ | FILE_MAP_WRITE, &o->ctl, &o->section_size);
     if (rc == SMEM_ENOMEM) /* Wine commits lazily, and says so only here */
         rc = SMEM_ENOSPC;
     if (rc < 0) {

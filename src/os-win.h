@@ -4,10 +4,11 @@
  *
  *   os-win.c       the section (its OS prefix, reset, map), the gate, the
  *                  open and close, waiting, beacons; clocks
- *   os-win-sec.c   errors, object names, and the security descriptor that
- *                  gives the calling user alone access to every object
  *   os-win-nt.c    what ntdll tells: handle counts (the users lock), peek,
  *                  and listing the Local\ object directory
+ *   os-win-sec.c   errors, object names, the security descriptor that
+ *                  gives the calling user alone access to every object, and
+ *                  mapping a section (the bottom: calls none of the others)
  *
  * The functions declared here are smem__win_*, never exported: a DLL
  * exports only what sharedmem.h marks, and the version script of the
@@ -60,7 +61,9 @@ struct smem__os_obj {
     WCHAR name[NAME_CAP];  /* Local\smem.NAME */
 };
 
-/* os-win.c: maps the whole of section H and checks its prefix (see there). */
+/* os-win-sec.c: maps the whole of section H and measures it; the same
+ * and checks its prefix (see there). */
+int smem__win_map_whole(HANDLE h, DWORD access, os_prefix **view, uint64_t *size);
 int smem__win_map_section(HANDLE h, DWORD access, os_prefix **view, uint64_t *size,
                           uint64_t *total);
 
