@@ -10,7 +10,7 @@
  * under the registry lock, which fork takes: a child always sees them
  * consistent, and never keeps one of its parent's locks alive.
  */
-#include "os-posix.h"
+#include "os-posix-shared.h"
 
 #include <errno.h>
 #include <fcntl.h>

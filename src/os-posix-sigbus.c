@@ -8,7 +8,7 @@
  * freed; a guard's base is published last (release) and cleared before
  * its pages go.
  */
-#include "os-posix.h"
+#include "os-posix-shared.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -35,9 +35,9 @@
  * The lock file (gate, users lock, beacons, fork renewal) is in
  * os-posix-lock.c, mappings and their SIGBUS guards in os-posix-sigbus.c,
  * clocks and futexes in os-posix-wait.c;
- * os-posix.h holds what they share.
+ * os-posix-shared.h holds what they share.
  */
-#include "os-posix.h"
+#include "os-posix-shared.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -81,14 +81,11 @@ extern const cli_cmd cli_cmd_ls, cli_cmd_stat, cli_cmd_create, cli_cmd_rm, cli_c
  * it watches was removed or made again (never an exit status). */
 #define CLI_WATCH_GONE 3
 
-/* The map forms of get, set and watch (cmd-map.c), which cmd-value.c
- * calls when it is given a KEY: `get NAME KEY`, `set NAME KEY VALUE|-`,
- * `watch NAME KEY`, and `watch NAME` when NAME turns out to be a map (KEY
- * NULL).  NAME and KEY are checked already; cli_map_watch runs between
- * cli_os_stop_begin and cli_os_stop_end, which its caller does. */
+/* The map forms of get and set (cmd-map.c), which cmd-value.c calls when
+ * it is given a KEY: `get NAME KEY`, `set NAME KEY VALUE|-`.  NAME and KEY
+ * are checked already.  (The map forms of watch are in cmd-watch.c.) */
 int cli_map_get(const cli_cmd *cmd, const char *name, const char *key, int json);
 int cli_map_set(const cli_cmd *cmd, const char *name, const char *key, const char *arg);
-int cli_map_watch(const cli_cmd *cmd, const char *name, const char *key, int json);
 
 /* Reports the failure ERR of opening NAME as a value (cmd-map.c).  If NAME
  * is a map, says so and how to name a key: "sharedmem CMD NAME
@@ -109,7 +106,7 @@ int cli_map_create_failed(const cli_cmd *cmd, const char *name, int err, size_t 
                           size_t value_size);
 
 /* The kind of the region NAME, as smem_region_stat says; SMEM_KIND_UNKNOWN
- * if it cannot tell (cmd-map.c). */
+ * if it cannot tell (value-io.c). */
 enum smem_kind cli_region_kind(const char *name);
 
 /* Finds a command by name (sharedmem.c); NULL if there is none. */
@@ -195,6 +192,18 @@ int cli_value_input(const cli_cmd *cmd, const char *name, const char *arg, int f
  * Reports a bad one as a usage error.  Returns CLI_OK or CLI_USAGE. */
 int cli_check_key(const cli_cmd *cmd, const char *key);
 
+/* Words for the enums. */
+const char *cli_kind_name(enum smem_kind kind);
+const char *cli_state_name(enum smem_state state);
+
+/* 1 if there is no region NAME (any more), else 0.  A command that made
+ * NAME persistent checks this after closing it: on Windows a region lives
+ * only while a process has it open, whatever SMEM_PERSIST says. */
+int cli_region_gone(const char *name);
+
+/* ---------------------------------------------------------------------- */
+/* Writing bytes (output.c)                                               */
+
 /* Writes the LEN bytes at P as text on one line, so that any bytes can be
  * shown and told apart (keys, `dump`, `watch` of a map).  The rule
  * (documented in sharedmem(1), `dump`): every well-formed UTF-8 sequence
@@ -209,10 +218,6 @@ void cli_text_bytes(FILE *f, const void *p, size_t len);
  * for a message; shortened with "..." if it does not fit.  Returns BUF. */
 const char *cli_text_quote(char *buf, size_t n, const char *s);
 
-/* Words for the enums. */
-const char *cli_kind_name(enum smem_kind kind);
-const char *cli_state_name(enum smem_state state);
-
 /* Writes S as a JSON string, quotes included. */
 void cli_json_string(FILE *f, const char *s);
 
@@ -225,10 +230,15 @@ void cli_json_string(FILE *f, const char *s);
  * written as \u00XX, XX being the byte in lowercase hexadecimal. */
 void cli_json_bytes(FILE *f, const void *p, size_t len);
 
-/* 1 if there is no region NAME (any more), else 0.  A command that made
- * NAME persistent checks this after closing it: on Windows a region lives
- * only while a process has it open, whatever SMEM_PERSIST says. */
-int cli_region_gone(const char *name);
+/* Writes LEN bytes of P to standard output, exactly; on a terminal, ends
+ * them with a newline if they do not end with one (as redis-cli does), so
+ * that the prompt starts on a line of its own.  Piped or redirected
+ * output keeps exactly the value's bytes. */
+void cli_write_value(const void *p, size_t len);
+
+/* Writes LEN bytes of P to F as a hex dump, 16 bytes a line: the offset,
+ * the bytes in hexadecimal, then the printable ASCII ones (others '.'). */
+void cli_hex_dump(FILE *f, const unsigned char *p, size_t len);
 
 /* ---------------------------------------------------------------------- */
 /* The few operating-system services the tool needs (os-posix.c; a
@@ -287,15 +297,15 @@ void cli_os_sleep_ms(int ms);
  * Windows).  0, or -1 on error. */
 int cli_os_binary(FILE *f);
 
-/* For the commands of cmd-keys.c, from cmd-map.c: opens the existing map
- * NAME with FLAGS (SMEM_RDONLY or SMEM_NOCREATE), reporting a failure;
- * reads KEY into B (0, SMEM_ENOENT or another code); reports the failure
- * ERR of changing KEY; reports that NAME has no KEY ("no key 'KEY'").
- * A report returns CLI_FAIL; cli_map_open_existing returns CLI_OK if it
- * opened the map. */
-int cli_map_open_existing(const cli_cmd *cmd, const char *name, unsigned flags, smem_map **m);
-struct cli_buf;
-int cli_map_read(smem_map *m, const char *key, struct cli_buf *b, size_t *len, uint64_t *version);
+/* For the commands on maps (cmd-map.c, cmd-keys.c, cmd-watch.c), from
+ * cmd-map.c: opens the existing map NAME with FLAGS (SMEM_RDONLY or
+ * SMEM_NOCREATE: never creates it), reporting a failure (VALUE_ARGS: what
+ * the command line of CMD is for a value, such as "" for `watch NAME`, or
+ * NULL if CMD has no form for values); reports the failure ERR of changing
+ * KEY; reports that NAME has no KEY ("no key 'KEY'").  A report returns
+ * CLI_FAIL; cli_map_open_existing returns CLI_OK if it opened the map. */
+int cli_map_open_existing(const cli_cmd *cmd, const char *name, unsigned flags,
+                          const char *value_args, smem_map **m);
 int cli_map_change_failed(const cli_cmd *cmd, const char *name, smem_map *m, const char *key,
                           int err);
 int cli_map_no_key(const cli_cmd *cmd, const char *name, const char *key);
@@ -312,7 +322,7 @@ int cli_glob_match(const char *pattern, const char *key);
  * (cmd-map.c). */
 int cli_raw_region(const cli_cmd *cmd, const char *name);
 
-/* Writes the usable bytes of the region NAME, of any kind (cmd-value.c):
+/* Writes the usable bytes of the region NAME, of any kind (value-io.c):
  * raw (CLI_BYTES_RAW), as a hex dump (CLI_BYTES_HEX), as JSON
  * {"name","kind","size","hex"} (CLI_BYTES_JSON), or raw to a pipe or a
  * file and in hex on a terminal (CLI_BYTES_AUTO). */
@@ -322,14 +332,87 @@ int cli_region_bytes(const cli_cmd *cmd, const char *name, enum cli_bytes_how ho
 /* 1 if the stream F is a terminal. */
 int cli_os_is_terminal(FILE *f);
 
-/* Writes LEN bytes of P to standard output, exactly; on a terminal, ends
- * them with a newline if they do not end with one (as redis-cli does), so
- * that the prompt starts on a line of its own.  Piped or redirected
- * output keeps exactly the value's bytes. */
-void cli_write_value(const void *p, size_t len);
+/* ---------------------------------------------------------------------- */
+/* Values and entries, read and shown (value-io.c)                        */
 
-/* Writes LEN bytes of P to F as a hex dump, 16 bytes a line: the offset,
- * the bytes in hexadecimal, then the printable ASCII ones (others '.'). */
-void cli_hex_dump(FILE *f, const unsigned char *p, size_t len);
+/* Reads the value of V into B: its length into *len and its version into
+ * *version.  0 or a negative code. */
+int cli_value_read(smem_value *v, cli_buf *b, size_t *len, uint64_t *version);
+
+/* Reads KEY of the map M into B: 0 with *len and *version, SMEM_ENOENT if
+ * absent, or another negative code. */
+int cli_map_read(smem_map *m, const char *key, cli_buf *b, size_t *len, uint64_t *version);
+
+/* A value, or an entry of a map, as get, watch and dump show it. */
+typedef struct cli_entry {
+    const char *name;           /* the region; NULL where the output says it once */
+    const char *key;            /* the key; NULL for a value */
+    const unsigned char *value; /* its bytes; NULL for a key that is absent */
+    size_t len;
+    uint64_t version;
+} cli_entry;
+
+/* The forms of an entry on standard output.  JSON: one object on a line,
+ * {"name":NAME,"key":KEY,"length":N,"version":V,"value":STRING} (name and
+ * key left out when NULL, the value null if absent), as `get --json` and
+ * `watch --json` print it.  EXACT: its bytes, as cli_write_value writes
+ * them (`get`).  LINE: its bytes and a newline, an empty line if absent
+ * (`watch`).  TEXT: the key, a tab and the value escaped by the rule of
+ * cli_text_bytes, and a newline; only the key if absent (`dump`, `watch`
+ * of a map). */
+enum cli_entry_form { CLI_ENTRY_JSON, CLI_ENTRY_EXACT, CLI_ENTRY_LINE, CLI_ENTRY_TEXT };
+void cli_entry_print(const cli_entry *e, enum cli_entry_form form);
+
+/* The members of E's JSON object, without the braces, for an object that
+ * has more (`dump --json`, `watch --json` of a map). */
+void cli_entry_members(const cli_entry *e);
+
+/* A copy of every entry of a map, sorted by key (byte order); each entry's
+ * name is NULL and its value never is. */
+typedef struct cli_snapshot {
+    cli_entry *v;
+    size_t n, cap;
+    int nomem;
+} cli_snapshot;
+
+/* Copies every entry of M into *S.  0 or a negative code (S empty). */
+int cli_map_snapshot(smem_map *m, cli_snapshot *s);
+void cli_snapshot_free(cli_snapshot *s);
+
+/* ---------------------------------------------------------------------- */
+/* The figures of a region (region-fields.c)                              */
+
+/* What sits on a name that is not a usable region (SMEM_STATE_BAD). */
+enum cli_bad_kind {
+    CLI_BAD_NONE,    /* a usable region */
+    CLI_BAD_DAMAGED, /* not a region, a damaged header, another layout version */
+    CLI_BAD_FOREIGN, /* another user's file: the library does not look inside */
+    CLI_BAD_SYMLINK, /* a symbolic link: never followed */
+    CLI_BAD_OTHER,   /* unusable for another reason: see info->error */
+};
+enum cli_bad_kind cli_bad_kind(const smem_info *info);
+
+/* The sizes of cli_bad_words' WHAT and HOW. */
+#define CLI_BAD_WHAT_MAX 256
+#define CLI_BAD_HOW_MAX (SMEM_NAME_MAX + 64)
+
+/*
+ * Words for a name that is not a usable region: what it is into WHAT
+ * ("damaged", "another user's file (owner nobody, uid 65534)", "a symbolic
+ * link", or the error's message), and the way out into HOW ("" if the
+ * tool knows none).  Returns its kind (CLI_BAD_NONE: nothing written).
+ */
+enum cli_bad_kind cli_bad_words(const smem_info *info, char *what, size_t n, char *how,
+                                size_t hn);
+
+/* INFO as one JSON object, no newline: the keys of `ls --json`. */
+void cli_region_json(FILE *f, const smem_info *info);
+
+/* INFO as the "key: value" lines of `stat`. */
+void cli_region_lines(FILE *f, const smem_info *info);
+
+/* The N regions at V as the table of `ls`, a header and a line each.  0,
+ * or SMEM_ENOMEM (nothing written). */
+int cli_region_table(FILE *f, const smem_info *v, size_t n);
 
 #endif /* SHAREDMEM_CLI_H */

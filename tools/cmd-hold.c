@@ -23,35 +23,94 @@ static const cli_opt hold_opts[] = {
  * opens it (another process creating it at the same moment). */
 #define HOLD_TRIES 3
 
+/* What hold makes of a missing NAME, from its options. */
+typedef struct hold_new {
+    smem_opts opts;            /* the mode */
+    int raw;                   /* --create: a raw region of SIZE bytes */
+    int is_map;                /* --entries: a map of ENTRIES of VALUE_SIZE bytes */
+    size_t size, capacity;     /* else a value of CAPACITY bytes */
+    size_t entries, value_size;
+} hold_new;
+
+/* Parses the options of A into *H.  CLI_OK or CLI_USAGE (reported). */
+static int parse_hold(const cli_cmd *cmd, const cli_args *a, hold_new *h)
+{
+    const char *why = NULL;
+    int rc;
+
+    memset(h, 0, sizeof *h);
+    h->raw = a->seen[HOLD_CREATE] > 0;
+    h->capacity = CLI_DEFAULT_CAPACITY;
+    if (a->seen[HOLD_CREATE] && a->seen[HOLD_CAPACITY])
+        return cli_usage(cmd, "options '--create' and '--capacity' exclude each other");
+    if ((rc = cli_parse_map_figures(cmd, a, HOLD_ENTRIES, HOLD_VALUE_SIZE, &h->entries,
+                                    &h->value_size, &h->is_map)) != CLI_OK)
+        return rc;
+    if (h->is_map && (a->seen[HOLD_CREATE] || a->seen[HOLD_CAPACITY]))
+        return cli_usage(cmd, "option '--entries' excludes '--%s'",
+                         a->seen[HOLD_CREATE] ? "create" : "capacity");
+    if (a->seen[HOLD_CREATE] && cli_parse_size(a->value[HOLD_CREATE], &h->size, &why) != 0)
+        return cli_usage(cmd, "invalid size '%s': %s", a->value[HOLD_CREATE], why);
+    if (a->seen[HOLD_CAPACITY] &&
+        cli_parse_capacity(a->value[HOLD_CAPACITY], &h->capacity, &why) != 0)
+        return cli_usage(cmd, "invalid capacity '%s': %s", a->value[HOLD_CAPACITY], why);
+    if (a->seen[HOLD_MODE] && cli_parse_mode(a->value[HOLD_MODE], &h->opts.mode, &why) != 0)
+        return cli_usage(cmd, "invalid mode '%s': %s", a->value[HOLD_MODE], why);
+    return CLI_OK;
+}
+
+/* Opens NAME into *R, or creates it as H says into *V or *M (noting it on
+ * stderr).  0 or a negative code. */
+static int open_held(const char *name, const hold_new *h, smem_region **r, smem_value **v,
+                     smem_map **m)
+{
+    int rc, tries;
+
+    if (h->raw) {
+        /* Open-or-create a raw region of that size. */
+        return smem_region_open(name, h->size, &h->opts, r);
+    }
+    /* Attach to an existing region of any kind and size; if there is
+     * none, create a value (or a map).  If another process creates
+     * NAME between the two opens (the second open then fails with
+     * SMEM_EMISMATCH if it made something else), attach to what it
+     * made. */
+    for (tries = 0; tries < HOLD_TRIES; tries++) {
+        smem_opts any = h->opts;
+        any.flags = SMEM_ANYKIND;
+        rc = smem_region_open(name, 0, &any, r);
+        if (rc != SMEM_ENOENT)
+            break;
+        if (h->is_map)
+            rc = smem_map_open(name, h->entries, h->value_size, &h->opts, m);
+        else
+            rc = smem_value_open(name, h->capacity, &h->opts, v);
+        if (rc != SMEM_EMISMATCH)
+            break;
+    }
+    if (rc >= 0 && *v && smem_value_created(*v))
+        fprintf(stderr, "sharedmem: note: created %s, a value of %llu bytes\n", name,
+                (unsigned long long)smem_value_capacity(*v));
+    if (rc >= 0 && *m && smem_map_created(*m))
+        fprintf(stderr, "sharedmem: note: created %s, a map of %llu entries of %llu bytes\n",
+                name, (unsigned long long)smem_map_max_entries(*m),
+                (unsigned long long)smem_map_max_value(*m));
+    return rc;
+}
+
 static int run_hold(const cli_cmd *cmd, cli_args *a)
 {
     const char *name = a->pos[0];
-    const char *why = NULL;
-    smem_opts opts;
+    hold_new h;
     smem_region *r = NULL;
     smem_value *v = NULL;
     smem_map *m = NULL;
-    size_t size = 0, capacity = CLI_DEFAULT_CAPACITY, entries = 0, value_size = 0;
-    int rc, tries, is_map;
+    int rc;
 
     if ((rc = cli_check_name(cmd, name)) != CLI_OK)
         return rc;
-    memset(&opts, 0, sizeof opts);
-    if (a->seen[HOLD_CREATE] && a->seen[HOLD_CAPACITY])
-        return cli_usage(cmd, "options '--create' and '--capacity' exclude each other");
-    if ((rc = cli_parse_map_figures(cmd, a, HOLD_ENTRIES, HOLD_VALUE_SIZE, &entries,
-                                    &value_size, &is_map)) != CLI_OK)
+    if ((rc = parse_hold(cmd, a, &h)) != CLI_OK)
         return rc;
-    if (is_map && (a->seen[HOLD_CREATE] || a->seen[HOLD_CAPACITY]))
-        return cli_usage(cmd, "option '--entries' excludes '--%s'",
-                         a->seen[HOLD_CREATE] ? "create" : "capacity");
-    if (a->seen[HOLD_CREATE] && cli_parse_size(a->value[HOLD_CREATE], &size, &why) != 0)
-        return cli_usage(cmd, "invalid size '%s': %s", a->value[HOLD_CREATE], why);
-    if (a->seen[HOLD_CAPACITY] &&
-        cli_parse_capacity(a->value[HOLD_CAPACITY], &capacity, &why) != 0)
-        return cli_usage(cmd, "invalid capacity '%s': %s", a->value[HOLD_CAPACITY], why);
-    if (a->seen[HOLD_MODE] && cli_parse_mode(a->value[HOLD_MODE], &opts.mode, &why) != 0)
-        return cli_usage(cmd, "invalid mode '%s': %s", a->value[HOLD_MODE], why);
 
     /* Catch the stop signals (and, on Windows, listen for `rm NAME`)
      * before opening: one that arrives while the open runs is held and
@@ -59,40 +118,11 @@ static int run_hold(const cli_cmd *cmd, cli_args *a)
     if (cli_os_stop_begin(name) != 0)
         return cli_failf(cmd, "cannot catch the stop signals");
 
-    if (a->seen[HOLD_CREATE]) {
-        /* Open-or-create a raw region of that size. */
-        rc = smem_region_open(name, size, &opts, &r);
-    } else {
-        /* Attach to an existing region of any kind and size; if there is
-         * none, create a value (or a map).  If another process creates
-         * NAME between the two opens (the second open then fails with
-         * SMEM_EMISMATCH if it made something else), attach to what it
-         * made. */
-        for (tries = 0; tries < HOLD_TRIES; tries++) {
-            smem_opts any = opts;
-            any.flags = SMEM_ANYKIND;
-            rc = smem_region_open(name, 0, &any, &r);
-            if (rc != SMEM_ENOENT)
-                break;
-            if (is_map)
-                rc = smem_map_open(name, entries, value_size, &opts, &m);
-            else
-                rc = smem_value_open(name, capacity, &opts, &v);
-            if (rc != SMEM_EMISMATCH)
-                break;
-        }
-        if (rc >= 0 && v && smem_value_created(v))
-            fprintf(stderr, "sharedmem: note: created %s, a value of %llu bytes\n", name,
-                    (unsigned long long)smem_value_capacity(v));
-        if (rc >= 0 && m && smem_map_created(m))
-            fprintf(stderr, "sharedmem: note: created %s, a map of %llu entries of %llu bytes\n",
-                    name, (unsigned long long)smem_map_max_entries(m),
-                    (unsigned long long)smem_map_max_value(m));
-    }
+    rc = open_held(name, &h, &r, &v, &m);
     if (rc < 0) {
         cli_os_stop_end();
-        if (is_map)
-            return cli_map_create_failed(cmd, name, rc, entries, value_size);
+        if (h.is_map)
+            return cli_map_create_failed(cmd, name, rc, h.entries, h.value_size);
         return cli_fail(cmd, name, rc);
     }
     fprintf(stderr, "holding %s (pid %ld); Ctrl-C to release\n", name, cli_os_pid());

@@ -128,7 +128,7 @@ static int run_keys(const cli_cmd *cmd, cli_args *a)
         return rc;
     if (a->seen[KEYS_JSON] && a->seen[KEYS_NULL])
         return cli_usage(cmd, "options '--json' and '--null' exclude each other");
-    if ((rc = cli_map_open_existing(cmd, name, SMEM_RDONLY, &m)) != CLI_OK)
+    if ((rc = cli_map_open_existing(cmd, name, SMEM_RDONLY, NULL, &m)) != CLI_OK)
         return rc;
     memset(&l, 0, sizeof l);
     l.pattern = a->npos == 2 ? a->pos[1] : NULL;
@@ -189,7 +189,7 @@ static int run_del(const cli_cmd *cmd, cli_args *a)
 
     if ((rc = check_args(cmd, a, 1)) != CLI_OK)
         return rc;
-    if ((rc = cli_map_open_existing(cmd, name, SMEM_NOCREATE, &m)) != CLI_OK)
+    if ((rc = cli_map_open_existing(cmd, name, SMEM_NOCREATE, NULL, &m)) != CLI_OK)
         return rc;
     for (i = 1; i < a->npos; i++) { /* an absent key does not stop the others */
         rc = smem_map_del(m, a->pos[i]);
@@ -240,7 +240,7 @@ static int key_exists(const cli_cmd *cmd, const char *name, const char *key)
     if (rc == SMEM_ENOENT) /* removed since it was looked at */
         return CLI_FAIL;
     /* Not a map, or unusable: opening it again says why (cmd-map.c). */
-    if (rc < 0 && cli_map_open_existing(cmd, name, SMEM_RDONLY, &m) != CLI_OK)
+    if (rc < 0 && cli_map_open_existing(cmd, name, SMEM_RDONLY, NULL, &m) != CLI_OK)
         return CLI_FAIL;
     /* No buffer: SMEM_E2BIG says that there is a value, too long for it. */
     rc = smem_map_get(m, key, NULL, 0, NULL, NULL);
@@ -371,7 +371,7 @@ static int run_mget(const cli_cmd *cmd, cli_args *a)
         return rc;
     if (!(absent = calloc((size_t)a->npos, 1)))
         return cli_fail(cmd, name, SMEM_ENOMEM);
-    if ((rc = cli_map_open_existing(cmd, name, SMEM_RDONLY, &m)) != CLI_OK) {
+    if ((rc = cli_map_open_existing(cmd, name, SMEM_RDONLY, NULL, &m)) != CLI_OK) {
         free(absent);
         return rc;
     }
@@ -441,7 +441,7 @@ static int run_mset(const cli_cmd *cmd, cli_args *a)
                          cli_text_quote(shown, sizeof shown, a->pos[a->npos - 1]));
     if ((rc = check_args(cmd, a, 2)) != CLI_OK)
         return rc;
-    if ((rc = cli_map_open_existing(cmd, name, SMEM_NOCREATE, &m)) != CLI_OK)
+    if ((rc = cli_map_open_existing(cmd, name, SMEM_NOCREATE, NULL, &m)) != CLI_OK)
         return rc;
     for (i = 2; i < a->npos && status == CLI_OK; i += 2) /* one too long sets nothing */
         if ((len = strlen(a->pos[i])) > smem_map_max_value(m))
@@ -516,7 +516,7 @@ static int run_getset(const cli_cmd *cmd, cli_args *a)
 
     if ((rc = check_args(cmd, a, 2)) != CLI_OK) /* NAME and KEY, not VALUE */
         return rc;
-    if ((rc = cli_map_open_existing(cmd, name, SMEM_NOCREATE, &m)) != CLI_OK)
+    if ((rc = cli_map_open_existing(cmd, name, SMEM_NOCREATE, NULL, &m)) != CLI_OK)
         return rc;
     rc = cli_value_input(cmd, name, a->pos[2], strcmp(a->pos[2], "-") == 0,
                          smem_map_max_value(m), "the map's value size", &in, &data, &len);

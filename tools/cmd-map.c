@@ -1,8 +1,10 @@
 /*
  * cmd-map.c — the map commands of `sharedmem`: map, incr, dump, and the
- * map forms of get, set and watch (`get NAME KEY`, `set NAME KEY VALUE`,
- * `watch NAME [KEY]`), which cmd-value.c hands over to this file.  The
- * commands on several keys (keys, del, mget, ...) are in cmd-keys.c.
+ * map forms of get and set (`get NAME KEY`, `set NAME KEY VALUE`), which
+ * cmd-value.c hands over to this file; also opening a map and the messages
+ * of a failure on one, for the other files.  The commands on several keys
+ * (keys, del, mget, ...) are in cmd-keys.c, the map forms of watch in
+ * cmd-watch.c; how an entry is read and shown is in value-io.c.
  *
  * A map is a region that holds up to max_entries keys (1 to 64 bytes, any
  * but NUL), each with a value of up to max_value bytes and a version;
@@ -14,20 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* How many bytes of a key a message shows at most (escaped). */
-#define KEY_SHOWN (4 * SMEM_MAP_KEY_MAX + 8)
-
 /* ---------------------------------------------------------------------- */
 /* Shared helpers                                                         */
-
-enum smem_kind cli_region_kind(const char *name)
-{
-    smem_info info;
-    memset(&info, 0, sizeof info);
-    if (smem_region_stat(name, &info) < 0)
-        return SMEM_KIND_UNKNOWN;
-    return info.kind;
-}
 
 int cli_value_open_failed(const cli_cmd *cmd, const char *name, int err, const char *map_args)
 {
@@ -87,8 +77,8 @@ static int map_open_failed(const cli_cmd *cmd, const char *name, int err,
 /* Opens the existing map NAME with FLAGS (SMEM_RDONLY or SMEM_NOCREATE:
  * never creates it); reports a failure (VALUE_ARGS as for
  * map_open_failed). */
-static int open_map(const cli_cmd *cmd, const char *name, unsigned flags,
-                    const char *value_args, smem_map **m)
+int cli_map_open_existing(const cli_cmd *cmd, const char *name, unsigned flags,
+                          const char *value_args, smem_map **m)
 {
     smem_opts opts;
     int rc;
@@ -102,121 +92,10 @@ static int open_map(const cli_cmd *cmd, const char *name, unsigned flags,
 }
 
 /* "no key 'KEY'" */
-static int no_key(const cli_cmd *cmd, const char *name, const char *key)
+int cli_map_no_key(const cli_cmd *cmd, const char *name, const char *key)
 {
-    char shown[KEY_SHOWN];
+    char shown[CLI_KEY_SHOWN];
     return cli_fail_name(cmd, name, "no key '%s'", cli_text_quote(shown, sizeof shown, key));
-}
-
-/* {"name":NAME,"key":KEY,"length":N,"version":V,"value":"..."} (the
- * value null and the length 0 if P is NULL: an absent key), and a
- * newline. */
-static void print_entry_json(const char *name, const char *key, const unsigned char *p,
-                             size_t len, uint64_t version)
-{
-    fputs("{\"name\":", stdout);
-    cli_json_string(stdout, name);
-    fputs(",\"key\":", stdout);
-    cli_json_string(stdout, key);
-    fprintf(stdout, ",\"length\":%llu,\"version\":%llu,\"value\":", (unsigned long long)len,
-            (unsigned long long)version);
-    if (p)
-        cli_json_bytes(stdout, p, len);
-    else
-        fputs("null", stdout);
-    fputs("}\n", stdout);
-}
-
-/* Reads KEY into B (which holds max_value bytes): 0 with *len and
- * *version, SMEM_ENOENT if absent, or another negative code. */
-static int read_entry(smem_map *m, const char *key, cli_buf *b, size_t *len, uint64_t *version)
-{
-    int rc = cli_buf_reserve(b, smem_map_max_value(m));
-    if (rc < 0)
-        return rc;
-    *len = 0;
-    *version = 0;
-    rc = smem_map_get(m, key, b->p, b->cap, len, version);
-    return rc < 0 ? rc : 0;
-}
-
-/* A copy of the entries of a map, sorted by key (byte order). */
-typedef struct entry {
-    char key[SMEM_MAP_KEY_MAX + 1];
-    uint64_t version;
-    size_t len;
-    unsigned char *val; /* malloc'd (NULL if len is 0) */
-} entry;
-
-typedef struct snapshot {
-    entry *v;
-    size_t n, cap;
-    int nomem;
-} snapshot;
-
-static void snapshot_free(snapshot *s)
-{
-    size_t i;
-    for (i = 0; i < s->n; i++)
-        free(s->v[i].val);
-    free(s->v);
-    memset(s, 0, sizeof *s);
-}
-
-static int take_entry(const char *key, const void *val, size_t len, uint64_t version, void *arg)
-{
-    snapshot *s = arg;
-    entry *e;
-    size_t klen = strlen(key);
-
-    if (klen > SMEM_MAP_KEY_MAX)
-        return 0; /* the library promises it never is: skip rather than cut */
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 16;
-        entry *v = realloc(s->v, cap * sizeof *v);
-        if (!v) {
-            s->nomem = 1;
-            return 1; /* stop */
-        }
-        s->v = v;
-        s->cap = cap;
-    }
-    e = &s->v[s->n];
-    memcpy(e->key, key, klen + 1);
-    e->version = version;
-    e->len = len;
-    e->val = NULL;
-    if (len > 0) {
-        if (!(e->val = malloc(len))) {
-            s->nomem = 1;
-            return 1;
-        }
-        memcpy(e->val, val, len);
-    }
-    s->n++;
-    return 0;
-}
-
-static int by_key(const void *a, const void *b)
-{
-    return strcmp(((const entry *)a)->key, ((const entry *)b)->key);
-}
-
-/* Copies every entry of M into *S, sorted by key.  0 or a negative code. */
-static int take_snapshot(smem_map *m, snapshot *s)
-{
-    int rc;
-    memset(s, 0, sizeof *s);
-    rc = smem_map_foreach(m, take_entry, s);
-    if (s->nomem)
-        rc = SMEM_ENOMEM;
-    if (rc < 0) {
-        snapshot_free(s);
-        return rc;
-    }
-    if (s->n > 1)
-        qsort(s->v, s->n, sizeof *s->v, by_key);
-    return 0;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -422,22 +301,20 @@ int cli_map_get(const cli_cmd *cmd, const char *name, const char *key, int json)
     uint64_t version = 0;
     int rc;
 
-    if ((rc = open_map(cmd, name, SMEM_RDONLY, "", &m)) != CLI_OK)
+    if ((rc = cli_map_open_existing(cmd, name, SMEM_RDONLY, "", &m)) != CLI_OK)
         return rc;
-    rc = read_entry(m, key, &b, &len, &version);
+    rc = cli_map_read(m, key, &b, &len, &version);
     smem_map_close(m);
     if (rc == SMEM_ENOENT) {
         free(b.p);
-        return no_key(cmd, name, key);
+        return cli_map_no_key(cmd, name, key);
     }
     if (rc < 0) {
         free(b.p);
         return cli_fail(cmd, name, rc);
     }
-    if (json)
-        print_entry_json(name, key, b.p, len, version);
-    else
-        cli_write_value(b.p, len);
+    cli_entry e = {name, key, b.p, len, version};
+    cli_entry_print(&e, json ? CLI_ENTRY_JSON : CLI_ENTRY_EXACT);
     free(b.p);
     return CLI_OK;
 }
@@ -446,10 +323,10 @@ int cli_map_get(const cli_cmd *cmd, const char *name, const char *key, int json)
 /* set NAME KEY VALUE|-                                                   */
 
 /* Reports the failure ERR of changing KEY of the map M (NAME). */
-static int change_failed(const cli_cmd *cmd, const char *name, smem_map *m, const char *key,
-                         int err)
+int cli_map_change_failed(const cli_cmd *cmd, const char *name, smem_map *m, const char *key,
+                          int err)
 {
-    char shown[KEY_SHOWN];
+    char shown[CLI_KEY_SHOWN];
     cli_text_quote(shown, sizeof shown, key);
     switch (err) {
     case SMEM_EFULL:
@@ -472,7 +349,7 @@ int cli_map_set(const cli_cmd *cmd, const char *name, const char *key, const cha
     size_t len;
     int rc;
 
-    if ((rc = open_map(cmd, name, SMEM_NOCREATE, "VALUE", &m)) != CLI_OK)
+    if ((rc = cli_map_open_existing(cmd, name, SMEM_NOCREATE, "VALUE", &m)) != CLI_OK)
         return rc;
     rc = cli_value_input(cmd, name, arg, strcmp(arg, "-") == 0, smem_map_max_value(m),
                          "the map's value size", &b, &data, &len);
@@ -482,7 +359,7 @@ int cli_map_set(const cli_cmd *cmd, const char *name, const char *key, const cha
     }
     rc = smem_map_set(m, key, data, len);
     if (rc < 0)
-        rc = change_failed(cmd, name, m, key, rc);
+        rc = cli_map_change_failed(cmd, name, m, key, rc);
     else
         rc = CLI_OK;
     smem_map_close(m);
@@ -531,7 +408,7 @@ static int run_incr(const cli_cmd *cmd, cli_args *a)
 {
     const char *name = a->pos[0], *key = a->pos[1];
     const char *why = NULL;
-    char shown[KEY_SHOWN];
+    char shown[CLI_KEY_SHOWN];
     smem_map *m = NULL;
     int64_t delta = 1, result = 0;
     int rc;
@@ -542,7 +419,7 @@ static int run_incr(const cli_cmd *cmd, cli_args *a)
         return rc;
     if (a->npos == 3 && parse_delta(a->pos[2], &delta, &why) != 0)
         return cli_usage(cmd, "invalid delta '%s': %s", a->pos[2], why);
-    if ((rc = open_map(cmd, name, SMEM_NOCREATE, NULL, &m)) != CLI_OK)
+    if ((rc = cli_map_open_existing(cmd, name, SMEM_NOCREATE, NULL, &m)) != CLI_OK)
         return rc;
     rc = smem_map_incr(m, key, delta, &result);
     cli_text_quote(shown, sizeof shown, key);
@@ -570,7 +447,7 @@ static int run_incr(const cli_cmd *cmd, cli_args *a)
                            shown, (unsigned long long)smem_map_max_value(m));
         break;
     default:
-        rc = change_failed(cmd, name, m, key, rc);
+        rc = cli_map_change_failed(cmd, name, m, key, rc);
     }
     smem_map_close(m);
     return rc;
@@ -612,28 +489,33 @@ static const cli_opt dump_opts[] = {
     {NULL, 0, NULL, NULL},
 };
 
-static void print_entry_text(const entry *e)
+/* The JSON of dump: the map's figures, then every entry, each on a line
+ * of its own. */
+static void print_dump_json(const char *name, uint64_t version, size_t max_entries,
+                            size_t max_value, const cli_snapshot *s)
 {
-    cli_text_bytes(stdout, e->key, strlen(e->key));
-    fputc('\t', stdout);
-    cli_text_bytes(stdout, e->val, e->len);
-    fputc('\n', stdout);
-}
+    size_t i;
 
-static void print_entry_fields(const entry *e)
-{
-    fputs("\"key\":", stdout);
-    cli_json_string(stdout, e->key);
-    fprintf(stdout, ",\"length\":%llu,\"version\":%llu,\"value\":", (unsigned long long)e->len,
-            (unsigned long long)e->version);
-    cli_json_bytes(stdout, e->val, e->len);
+    fputs("{\"name\":", stdout);
+    cli_json_string(stdout, name);
+    fprintf(stdout,
+            ",\"version\":%llu,\"max_entries\":%llu,\"max_value\":%llu,\"count\":%llu,"
+            "\"entries\":[",
+            (unsigned long long)version, (unsigned long long)max_entries,
+            (unsigned long long)max_value, (unsigned long long)s->n);
+    for (i = 0; i < s->n; i++) {
+        fputs(i ? ",\n{" : "\n{", stdout);
+        cli_entry_members(&s->v[i]);
+        fputc('}', stdout);
+    }
+    fputs(s->n ? "\n]}\n" : "]}\n", stdout);
 }
 
 static int run_dump(const cli_cmd *cmd, cli_args *a)
 {
     const char *name = a->pos[0];
     smem_map *m = NULL;
-    snapshot s;
+    cli_snapshot s;
     uint64_t version;
     size_t i, max_entries, max_value;
     int rc;
@@ -642,35 +524,23 @@ static int run_dump(const cli_cmd *cmd, cli_args *a)
         return rc;
     if (cli_region_kind(name) == SMEM_KIND_REGION) /* no entries: its bytes */
         return cli_region_bytes(cmd, name, a->seen[DUMP_JSON] ? CLI_BYTES_JSON : CLI_BYTES_HEX);
-    if ((rc = open_map(cmd, name, SMEM_RDONLY, NULL, &m)) != CLI_OK)
+    if ((rc = cli_map_open_existing(cmd, name, SMEM_RDONLY, NULL, &m)) != CLI_OK)
         return rc;
     version = smem_map_version(m); /* before the walk: it sees this or later */
     max_entries = smem_map_max_entries(m);
     max_value = smem_map_max_value(m);
-    rc = take_snapshot(m, &s);
+    rc = cli_map_snapshot(m, &s);
     smem_map_close(m);
     if (rc < 0)
         return cli_fail(cmd, name, rc);
 
     if (a->seen[DUMP_JSON]) {
-        fputs("{\"name\":", stdout);
-        cli_json_string(stdout, name);
-        fprintf(stdout,
-                ",\"version\":%llu,\"max_entries\":%llu,\"max_value\":%llu,\"count\":%llu,"
-                "\"entries\":[",
-                (unsigned long long)version, (unsigned long long)max_entries,
-                (unsigned long long)max_value, (unsigned long long)s.n);
-        for (i = 0; i < s.n; i++) {
-            fputs(i ? ",\n{" : "\n{", stdout);
-            print_entry_fields(&s.v[i]);
-            fputc('}', stdout);
-        }
-        fputs(s.n ? "\n]}\n" : "]}\n", stdout);
+        print_dump_json(name, version, max_entries, max_value, &s);
     } else {
         for (i = 0; i < s.n; i++)
-            print_entry_text(&s.v[i]);
+            cli_entry_print(&s.v[i], CLI_ENTRY_TEXT);
     }
-    snapshot_free(&s);
+    cli_snapshot_free(&s);
     return CLI_OK;
 }
 
@@ -711,209 +581,3 @@ const cli_cmd cli_cmd_dump = {
     .max_args = 1,
     .run = run_dump,
 };
-
-/* ---------------------------------------------------------------------- */
-/* watch NAME KEY, watch NAME (of a map)                                  */
-
-/* Flushes the output; reports a write error. */
-static int flush_out(const cli_cmd *cmd, const char *name)
-{
-    if (fflush(stdout) != 0 || ferror(stdout))
-        return cli_fail_name(cmd, name, "error writing the output");
-    return CLI_OK;
-}
-
-/* One value of KEY: the bytes and a newline (an absent key: an empty
- * line), or a JSON object. */
-static void print_watched(int json, const char *name, const char *key, const unsigned char *p,
-                          size_t len, uint64_t version)
-{
-    if (json) {
-        print_entry_json(name, key, p, len, version);
-    } else {
-        if (p)
-            fwrite(p, 1, len, stdout);
-        fputc('\n', stdout);
-    }
-}
-
-static int watch_key(const cli_cmd *cmd, const char *name, const char *key, int json,
-                     smem_map *m)
-{
-    cli_buf b = {NULL, 0};
-    size_t len = 0;
-    uint64_t seen = 0, version = 0;
-    int rc, status = CLI_OK;
-
-    if (!json)
-        cli_os_binary(stdout);
-    rc = read_entry(m, key, &b, &len, &seen);
-    if (rc < 0 && rc != SMEM_ENOENT) {
-        free(b.p);
-        return cli_fail(cmd, name, rc);
-    }
-    print_watched(json, name, key, rc == 0 ? b.p : NULL, len, seen);
-
-    for (;;) {
-        if ((status = flush_out(cmd, name)) != CLI_OK)
-            break;
-        if (cli_os_stop_requested())
-            break;
-        rc = smem_map_wait(m, key, seen, CLI_WATCH_TICK_MS);
-        if (rc == SMEM_ETIMEDOUT && smem_map_named(m) == 0) {
-            status = CLI_WATCH_GONE;
-            break;
-        }
-        if (rc == SMEM_ETIMEDOUT || rc == SMEM_EINTR)
-            continue;
-        if (rc < 0) {
-            status = cli_fail(cmd, name, rc);
-            break;
-        }
-        rc = read_entry(m, key, &b, &len, &version);
-        if (rc < 0 && rc != SMEM_ENOENT) {
-            status = cli_fail(cmd, name, rc);
-            break;
-        }
-        if (version == seen)
-            continue;
-        print_watched(json, name, key, rc == 0 ? b.p : NULL, len, version);
-        seen = version;
-    }
-    free(b.p);
-    return status;
-}
-
-/* One change of the map: "set KEY<TAB>VALUE" or "del KEY" (E NULL: KEY
- * deleted), or a JSON object. */
-static void print_change(int json, const char *name, uint64_t map_version, const char *key,
-                         const entry *e)
-{
-    if (json) {
-        fputs("{\"name\":", stdout);
-        cli_json_string(stdout, name);
-        fprintf(stdout, ",\"map_version\":%llu,\"event\":\"%s\",", (unsigned long long)map_version,
-                e ? "set" : "del");
-        if (e) {
-            print_entry_fields(e);
-        } else {
-            fputs("\"key\":", stdout);
-            cli_json_string(stdout, key);
-            fputs(",\"length\":0,\"version\":0,\"value\":null", stdout);
-        }
-        fputs("}\n", stdout);
-    } else if (e) {
-        fputs("set ", stdout);
-        print_entry_text(e);
-    } else {
-        fputs("del ", stdout);
-        cli_text_bytes(stdout, key, strlen(key));
-        fputc('\n', stdout);
-    }
-}
-
-/* Prints what changed from OLD to NEW (both sorted by key). */
-static void print_diff(int json, const char *name, uint64_t map_version, const snapshot *old,
-                       const snapshot *new)
-{
-    size_t i = 0, j = 0;
-    while (i < old->n || j < new->n) {
-        int c = i == old->n ? 1 : j == new->n ? -1 : strcmp(old->v[i].key, new->v[j].key);
-        if (c < 0) { /* gone */
-            print_change(json, name, map_version, old->v[i].key, NULL);
-            i++;
-        } else if (c > 0) { /* new */
-            print_change(json, name, map_version, new->v[j].key, &new->v[j]);
-            j++;
-        } else {
-            if (old->v[i].version != new->v[j].version)
-                print_change(json, name, map_version, new->v[j].key, &new->v[j]);
-            i++;
-            j++;
-        }
-    }
-}
-
-static int watch_map(const cli_cmd *cmd, const char *name, int json, smem_map *m)
-{
-    snapshot old, cur;
-    uint64_t seen;
-    int rc, status = CLI_OK;
-
-    memset(&old, 0, sizeof old); /* empty: the first snapshot is all new */
-    seen = smem_map_version(m);
-    if ((rc = take_snapshot(m, &cur)) < 0)
-        return cli_fail(cmd, name, rc);
-    print_diff(json, name, seen, &old, &cur);
-    old = cur;
-
-    for (;;) {
-        uint64_t version;
-        if ((status = flush_out(cmd, name)) != CLI_OK)
-            break;
-        if (cli_os_stop_requested())
-            break;
-        rc = smem_map_wait(m, NULL, seen, CLI_WATCH_TICK_MS);
-        if (rc == SMEM_ETIMEDOUT && smem_map_named(m) == 0) {
-            status = CLI_WATCH_GONE;
-            break;
-        }
-        if (rc == SMEM_ETIMEDOUT || rc == SMEM_EINTR)
-            continue;
-        if (rc < 0) {
-            status = cli_fail(cmd, name, rc);
-            break;
-        }
-        version = smem_map_version(m); /* before the walk, as in dump */
-        if (version == seen)
-            continue;
-        if ((rc = take_snapshot(m, &cur)) < 0) {
-            status = cli_fail(cmd, name, rc);
-            break;
-        }
-        print_diff(json, name, version, &old, &cur);
-        snapshot_free(&old);
-        old = cur;
-        seen = version;
-    }
-    snapshot_free(&old);
-    return status;
-}
-
-int cli_map_watch(const cli_cmd *cmd, const char *name, const char *key, int json)
-{
-    smem_map *m = NULL;
-    int rc;
-
-    /* Not read-only, although watch never writes: a read-only handle
-     * cannot ask writers to wake it (see cmd-value.c). */
-    if ((rc = open_map(cmd, name, SMEM_NOCREATE, "", &m)) != CLI_OK)
-        return rc;
-    rc = key ? watch_key(cmd, name, key, json, m) : watch_map(cmd, name, json, m);
-    smem_map_close(m);
-    return rc;
-}
-
-/* ---------------------------------------------------------------------- */
-/* For the other commands on maps (cmd-keys.c)                            */
-
-int cli_map_open_existing(const cli_cmd *cmd, const char *name, unsigned flags, smem_map **m)
-{
-    return open_map(cmd, name, flags, NULL, m);
-}
-
-int cli_map_read(smem_map *m, const char *key, cli_buf *b, size_t *len, uint64_t *version)
-{
-    return read_entry(m, key, b, len, version);
-}
-
-int cli_map_change_failed(const cli_cmd *cmd, const char *name, smem_map *m, const char *key,
-                          int err)
-{
-    return change_failed(cmd, name, m, key, err);
-}
-
-int cli_map_no_key(const cli_cmd *cmd, const char *name, const char *key)
-{
-    return no_key(cmd, name, key);
-}

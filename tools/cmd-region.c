@@ -1,11 +1,12 @@
 /*
- * cmd-region.c — the region commands of `sharedmem`: ls, stat, create, rm, gc.
+ * cmd-region.c — the region commands of `sharedmem`: ls, stat, create, rm,
+ * gc.  What ls and stat print of a region, in a table, in lines or as
+ * JSON, is described once in region-fields.c.
  */
 #include "cli.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* ---------------------------------------------------------------------- */
 /* Shared helpers                                                         */
@@ -56,174 +57,6 @@ static int list_regions(info_list *l)
     return 0;
 }
 
-/* The OWNER column: the user name, else the uid; "-" where regions have
- * no uid (Windows). */
-static void owner_name(unsigned uid, char *buf, size_t n)
-{
-    if (!cli_os_has_uids())
-        snprintf(buf, n, "-");
-    else if (cli_os_user_name(uid, buf, n) != 0)
-        snprintf(buf, n, "%u", uid);
-}
-
-/* SECS as local time, "2026-11-22 10:30:00 +0100"; 0, or -1 if it cannot
- * be shown.  The offset is computed here because strftime's %z gives the
- * zone's name with Microsoft's C library. */
-static int format_local_time(int64_t secs, char *buf, size_t n)
-{
-    time_t t = (time_t)secs;
-    struct tm local, utc, *p;
-    char when[32];
-    long off, a;
-
-    if (!(p = localtime(&t)))
-        return -1;
-    local = *p; /* gmtime reuses the same static buffer */
-    if (!(p = gmtime(&t)))
-        return -1;
-    utc = *p;
-    if (strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &local) == 0)
-        return -1;
-    /* Seconds east of UTC; the two dates are at most a day apart. */
-    off = ((local.tm_hour - utc.tm_hour) * 60L + (local.tm_min - utc.tm_min)) * 60L +
-          (local.tm_sec - utc.tm_sec);
-    if (local.tm_year != utc.tm_year)
-        off += local.tm_year > utc.tm_year ? 86400L : -86400L;
-    else
-        off += (local.tm_yday - utc.tm_yday) * 86400L;
-    a = off < 0 ? -off : off;
-    snprintf(buf, n, "%s %c%02ld%02ld", when, off < 0 ? '-' : '+', a / 3600, a / 60 % 60);
-    return 0;
-}
-
-/* ---------------------------------------------------------------------- */
-/* Names that are not usable regions                                      */
-
-/* The sizes of bad_words' WHAT and HOW, and of a STATE of ls and stat. */
-#define BAD_WHAT_MAX 256
-#define BAD_HOW_MAX (SMEM_NAME_MAX + 64)
-#define STATE_TEXT_MAX (BAD_WHAT_MAX + BAD_HOW_MAX + 8)
-
-/* What sits on a name that is not a usable region (SMEM_STATE_BAD). */
-enum bad_kind {
-    BAD_NONE,    /* a usable region */
-    BAD_DAMAGED, /* not a region, a damaged header, another layout version */
-    BAD_FOREIGN, /* another user's file: the library does not look inside */
-    BAD_SYMLINK, /* a symbolic link: never followed */
-    BAD_OTHER,   /* unusable for another reason: see info->error */
-};
-
-static enum bad_kind bad_kind(const smem_info *info)
-{
-    if (info->state != SMEM_STATE_BAD)
-        return BAD_NONE;
-    if (info->error == SMEM_EBADREGION || info->error == SMEM_EVERSION)
-        return BAD_DAMAGED;
-    if (info->error == SMEM_ELOOP)
-        return BAD_SYMLINK;
-    if (info->error == SMEM_EACCES && cli_os_has_uids() && !cli_os_is_mine(info->uid))
-        return BAD_FOREIGN;
-    return BAD_OTHER;
-}
-
-/* The key "problem" of --json: what bad_kind says, or NULL (null). */
-static const char *bad_key(enum bad_kind kind)
-{
-    switch (kind) {
-    case BAD_DAMAGED: return "damaged";
-    case BAD_FOREIGN: return "another_user";
-    case BAD_SYMLINK: return "symlink";
-    case BAD_OTHER: return "unusable";
-    case BAD_NONE: break;
-    }
-    return NULL;
-}
-
-/*
- * Words for a name that is not a usable region: what it is into WHAT
- * ("damaged", "another user's file (owner nobody, uid 65534)", "a symbolic
- * link", or the error's message), and the way out into HOW ("" if the
- * tool knows none).  Returns its bad_kind (BAD_NONE: nothing written).
- */
-static enum bad_kind bad_words(const smem_info *info, char *what, size_t n, char *how,
-                               size_t hn)
-{
-    enum bad_kind kind = bad_kind(info);
-    char user[128];
-
-    how[0] = '\0';
-    if (kind == BAD_DAMAGED && info->error == SMEM_EVERSION)
-        snprintf(what, n, "damaged or of another layout version (%u)", info->layout);
-    else if (kind == BAD_DAMAGED)
-        snprintf(what, n, "damaged");
-    else if (kind == BAD_FOREIGN && cli_os_user_name(info->uid, user, sizeof user) == 0)
-        snprintf(what, n, "another user's file (owner %s, uid %u)", user, info->uid);
-    else if (kind == BAD_FOREIGN)
-        snprintf(what, n, "another user's file (owner uid %u)", info->uid);
-    else if (kind == BAD_SYMLINK)
-        snprintf(what, n, "a symbolic link");
-    else if (kind == BAD_OTHER)
-        snprintf(what, n, "%s", smem_strerror(info->error));
-    if (kind == BAD_DAMAGED)
-        snprintf(how, hn, "remove it with `sharedmem rm %s`", info->name);
-    return kind;
-}
-
-/* The STATE of ls and stat: "ready", ..., or "bad: " and what bad_words
- * says, such as "bad: damaged: remove it with `sharedmem rm NAME`". */
-static void state_text(const smem_info *info, char *buf, size_t n)
-{
-    char what[BAD_WHAT_MAX], how[BAD_HOW_MAX];
-
-    if (bad_words(info, what, sizeof what, how, sizeof how) == BAD_NONE)
-        snprintf(buf, n, "%s", cli_state_name(info->state));
-    else
-        snprintf(buf, n, "bad: %s%s%s", what, how[0] ? ": " : "", how);
-}
-
-static void print_info_json(FILE *f, const smem_info *info)
-{
-    char owner[128];
-    const char *problem;
-
-    fputs("{\"name\":", f);
-    cli_json_string(f, info->name);
-    fprintf(f, ",\"size\":%llu", (unsigned long long)info->size);
-    fprintf(f, ",\"memory\":%llu", (unsigned long long)info->memory);
-    fprintf(f, ",\"capacity\":%llu", (unsigned long long)info->capacity);
-    fprintf(f, ",\"entries\":%llu", (unsigned long long)info->entries);
-    fprintf(f, ",\"max_value\":%llu", (unsigned long long)info->max_value);
-    fputs(",\"kind\":", f);
-    cli_json_string(f, cli_kind_name(info->kind));
-    fprintf(f, ",\"persistent\":%s", info->persistent ? "true" : "false");
-    fprintf(f, ",\"in_use\":%s", info->in_use ? "true" : "false");
-    if (info->users >= 0)
-        fprintf(f, ",\"users\":%d", info->users);
-    else
-        fputs(",\"users\":null", f);
-    fputs(",\"state\":", f);
-    cli_json_string(f, cli_state_name(info->state));
-    fputs(",\"error\":", f);
-    if (info->state == SMEM_STATE_BAD || info->error != 0)
-        cli_json_string(f, smem_err_name(info->error));
-    else
-        fputs("null", f);
-    fputs(",\"problem\":", f);
-    if ((problem = bad_key(bad_kind(info))) != NULL)
-        cli_json_string(f, problem);
-    else
-        fputs("null", f);
-    fprintf(f, ",\"uid\":%u", info->uid);
-    fputs(",\"owner\":", f);
-    if (cli_os_user_name(info->uid, owner, sizeof owner) == 0)
-        cli_json_string(f, owner);
-    else
-        fputs("null", f);
-    fprintf(f, ",\"mode\":\"%04o\"", info->mode & 07777u);
-    fprintf(f, ",\"created\":%lld", (long long)info->created);
-    fprintf(f, ",\"layout\":%u}", info->layout);
-}
-
 /* ---------------------------------------------------------------------- */
 /* ls                                                                     */
 
@@ -234,30 +67,11 @@ static const cli_opt ls_opts[] = {
     {NULL, 0, NULL, NULL},
 };
 
-/* One meaning per column, the same as in --json and stat (see ls --help). */
-enum { COL_NAME, COL_KIND, COL_BYTES, COL_MEMORY, COL_MAXVALUE, COL_ENTRIES, COL_PERSIST,
-       COL_USERS, COL_STATE, COL_OWNER, COL_MODE, NCOLS };
-
-/* The columns whose numbers are aligned to the right. */
-static int numeric(int c)
-{
-    return c == COL_BYTES || c == COL_MEMORY || c == COL_MAXVALUE || c == COL_ENTRIES ||
-           c == COL_USERS;
-}
-
-typedef struct ls_row {
-    char col[NCOLS][STATE_TEXT_MAX];
-} ls_row;
-
 static int run_ls(const cli_cmd *cmd, cli_args *a)
 {
-    static const char *const header[NCOLS] = {
-        "NAME",    "KIND",    "BYTES", "MEMORY", "MAXVALUE", "ENTRIES",
-        "PERSIST", "USERS", "STATE",  "OWNER",  "MODE"};
     info_list l;
-    ls_row *rows;
-    size_t i, n = 0, width[NCOLS];
-    int rc, c;
+    size_t i, n = 0;
+    int rc;
 
     rc = list_regions(&l);
     if (rc < 0)
@@ -273,69 +87,14 @@ static int run_ls(const cli_cmd *cmd, cli_args *a)
         fputs("[", stdout);
         for (i = 0; i < l.n; i++) {
             fputs(i ? ",\n  " : "\n  ", stdout);
-            print_info_json(stdout, &l.v[i]);
+            cli_region_json(stdout, &l.v[i]);
         }
         fputs(l.n ? "\n]\n" : "]\n", stdout);
-        free(l.v);
-        return CLI_OK;
+    } else if (l.n > 0) { /* nothing to show: no output at all */
+        rc = cli_region_table(stdout, l.v, l.n);
     }
-    if (l.n == 0) { /* nothing to show: no output at all */
-        free(l.v);
-        return CLI_OK;
-    }
-
-    rows = calloc(l.n, sizeof *rows);
-    if (!rows) {
-        free(l.v);
-        return cli_fail(cmd, NULL, SMEM_ENOMEM);
-    }
-    for (c = 0; c < NCOLS; c++)
-        width[c] = strlen(header[c]);
-    for (i = 0; i < l.n; i++) {
-        const smem_info *info = &l.v[i];
-        ls_row *r = &rows[i];
-        snprintf(r->col[COL_NAME], sizeof r->col[0], "%s", info->name);
-        snprintf(r->col[COL_KIND], sizeof r->col[0], "%s", cli_kind_name(info->kind));
-        snprintf(r->col[COL_BYTES], sizeof r->col[0], "%llu", (unsigned long long)info->size);
-        cli_format_size_short(info->memory, r->col[COL_MEMORY], sizeof r->col[0]);
-        if (info->kind == SMEM_KIND_MAP || info->kind == SMEM_KIND_VALUE)
-            snprintf(r->col[COL_MAXVALUE], sizeof r->col[0], "%llu",
-                     (unsigned long long)(info->kind == SMEM_KIND_MAP ? info->max_value
-                                                                      : info->capacity));
-        else
-            snprintf(r->col[COL_MAXVALUE], sizeof r->col[0], "-");
-        snprintf(r->col[COL_PERSIST], sizeof r->col[0], "%s", info->persistent ? "yes" : "no");
-        if (info->users >= 0)
-            snprintf(r->col[COL_USERS], sizeof r->col[0], "%d", info->users);
-        else
-            snprintf(r->col[COL_USERS], sizeof r->col[0], "%s", info->in_use ? "some" : "0");
-        state_text(info, r->col[COL_STATE], sizeof r->col[0]);
-        owner_name(info->uid, r->col[COL_OWNER], sizeof r->col[0]);
-        snprintf(r->col[COL_MODE], sizeof r->col[0], "%04o", info->mode & 07777u);
-        if (info->kind == SMEM_KIND_MAP)
-            snprintf(r->col[COL_ENTRIES], sizeof r->col[0], "%llu/%llu",
-                     (unsigned long long)info->entries, (unsigned long long)info->capacity);
-        else
-            snprintf(r->col[COL_ENTRIES], sizeof r->col[0], "-");
-        for (c = 0; c < NCOLS; c++)
-            if (strlen(r->col[c]) > width[c])
-                width[c] = strlen(r->col[c]);
-    }
-
-    for (i = 0; i <= l.n; i++) {
-        for (c = 0; c < NCOLS; c++) {
-            const char *s = i == 0 ? header[c] : rows[i - 1].col[c];
-            if (c == NCOLS - 1)
-                printf("%s\n", s);
-            else if (numeric(c))
-                printf("%*s  ", (int)width[c], s);
-            else
-                printf("%-*s  ", (int)width[c], s);
-        }
-    }
-    free(rows);
     free(l.v);
-    return CLI_OK;
+    return rc < 0 ? cli_fail(cmd, NULL, rc) : CLI_OK;
 }
 
 const cli_cmd cli_cmd_ls = {
@@ -400,7 +159,6 @@ static int run_stat(const cli_cmd *cmd, cli_args *a)
 {
     const char *name = a->pos[0];
     smem_info info;
-    char buf[STATE_TEXT_MAX], owner[128];
     int rc;
 
     if ((rc = cli_check_name(cmd, name)) != CLI_OK)
@@ -411,50 +169,11 @@ static int run_stat(const cli_cmd *cmd, cli_args *a)
         return cli_fail(cmd, name, rc);
 
     if (a->seen[STAT_JSON]) {
-        print_info_json(stdout, &info);
+        cli_region_json(stdout, &info);
         fputc('\n', stdout);
-        return CLI_OK;
-    }
-
-    printf("%-11s %s\n", "name:", info.name);
-    printf("%-11s %s\n", "kind:", cli_kind_name(info.kind));
-    cli_format_size(info.size, buf, sizeof buf);
-    printf("%-11s %llu (%s)\n", "size:", (unsigned long long)info.size, buf);
-    cli_format_size(info.memory, buf, sizeof buf);
-    printf("%-11s %llu (%s)\n", "memory:", (unsigned long long)info.memory, buf);
-    if (info.kind == SMEM_KIND_MAP) {
-        printf("%-11s %llu of %llu\n", "entries:", (unsigned long long)info.entries,
-               (unsigned long long)info.capacity);
-        cli_format_size(info.max_value, buf, sizeof buf);
-        printf("%-11s %llu (%s)\n", "max value:", (unsigned long long)info.max_value, buf);
-    } else if (info.capacity) {
-        cli_format_size(info.capacity, buf, sizeof buf);
-        printf("%-11s %llu (%s)\n", "capacity:", (unsigned long long)info.capacity, buf);
-    }
-    state_text(&info, buf, sizeof buf);
-    printf("%-11s %s\n", "state:", buf);
-    if (info.state == SMEM_STATE_BAD || info.error != 0)
-        printf("%-11s %s\n", "error:", smem_err_name(info.error));
-    printf("%-11s %s\n", "persistent:", info.persistent ? "yes" : "no");
-    printf("%-11s %s\n", "in use:", info.in_use ? "yes" : "no");
-    if (info.users >= 0)
-        printf("%-11s %d\n", "users:", info.users);
-    if (!cli_os_has_uids())
-        printf("%-11s -\n", "owner:");
-    else if (cli_os_user_name(info.uid, owner, sizeof owner) == 0)
-        printf("%-11s %s (uid %u)\n", "owner:", owner, info.uid);
-    else
-        printf("%-11s %u\n", "owner:", info.uid);
-    printf("%-11s %04o\n", "mode:", info.mode & 07777u);
-    if (info.created > 0) {
-        if (format_local_time(info.created, buf, sizeof buf) == 0)
-            printf("%-11s %s (%lld)\n", "created:", buf, (long long)info.created);
-        else
-            printf("%-11s %lld\n", "created:", (long long)info.created);
     } else {
-        printf("%-11s unknown\n", "created:");
+        cli_region_lines(stdout, &info);
     }
-    printf("%-11s %u\n", "layout:", info.layout);
     return CLI_OK;
 }
 
@@ -713,9 +432,9 @@ typedef struct gc_run {
 /* Reports a name that gc leaves because it cannot remove it; CLI_FAIL. */
 static int gc_left(const gc_run *g, const smem_info *info)
 {
-    char what[BAD_WHAT_MAX], how[BAD_HOW_MAX];
+    char what[CLI_BAD_WHAT_MAX], how[CLI_BAD_HOW_MAX];
 
-    bad_words(info, what, sizeof what, how, sizeof how);
+    cli_bad_words(info, what, sizeof what, how, sizeof how);
     return cli_fail_name(g->cmd, info->name, "%s, not removed%s%s", what, how[0] ? ": " : "",
                          how);
 }
@@ -726,7 +445,7 @@ static int gc_one(const gc_run *g, const smem_info *info)
 {
     int rc;
 
-    if (bad_kind(info) != BAD_NONE)
+    if (cli_bad_kind(info) != CLI_BAD_NONE)
         return g->mine_only && !cli_os_is_mine(info->uid) ? CLI_OK : gc_left(g, info);
     /* Only stale regions that we may remove; smem_region_gc decides again
      * under the lock, so a region that became busy is kept. */

@@ -1,6 +1,7 @@
 /*
- * cmd-value.c — the value commands of `sharedmem`: get, set, watch.  Given
- * a KEY (or, for watch, a map's NAME) they hand over to cmd-map.c.
+ * cmd-value.c — the value commands of `sharedmem`: get and set (`get
+ * --raw` writes a region's bytes with cli_region_bytes, value-io.c).
+ * Given a KEY they hand over to cmd-map.c; `watch` is in cmd-watch.c.
  *
  * A value is a region that holds one byte string of up to its capacity,
  * replaced whole by each set, with a version that every set makes larger
@@ -13,38 +14,6 @@
 
 /* ---------------------------------------------------------------------- */
 /* Shared helpers                                                         */
-
-/* Reads the value of V into B: its length into *len and its version into
- * *version.  Starts with a small buffer and grows it to the length the
- * library asks for, so that a short value in a large value costs little.
- * 0 or a negative code. */
-static int read_value(smem_value *v, cli_buf *b, size_t *len, uint64_t *version)
-{
-    size_t capacity = smem_value_capacity(v);
-    int rc;
-
-    if ((rc = cli_buf_reserve(b, capacity < 4096 ? capacity : 4096)) < 0)
-        return rc;
-    for (;;) {
-        size_t need = 0;
-        rc = smem_value_get(v, b->p, b->cap, &need, version);
-        if (rc != SMEM_E2BIG) {
-            *len = need;
-            return rc < 0 ? rc : 0;
-        }
-        /* Too small: *len says how much is needed now (a writer may make
-         * it larger again before the next try; the capacity bounds it). */
-        if (need <= b->cap) {
-            if (b->cap >= capacity)
-                return rc; /* the library contradicts itself */
-            need = capacity;
-        }
-        if (need < b->cap * 2)
-            need = b->cap * 2 < capacity ? b->cap * 2 : capacity;
-        if ((rc = cli_buf_reserve(b, need)) < 0)
-            return rc;
-    }
-}
 
 /* Opens the existing value NAME, of any capacity, with FLAGS (SMEM_RDONLY
  * or SMEM_NOCREATE: never creates it); reports a failure (MAP_ARGS: what
@@ -63,17 +32,6 @@ static int open_existing(const cli_cmd *cmd, const char *name, unsigned flags,
     return CLI_OK;
 }
 
-/* {"name":...,"length":N,"version":V,"value":"..."} and a newline. */
-static void print_json(const char *name, const unsigned char *p, size_t len, uint64_t version)
-{
-    fputs("{\"name\":", stdout);
-    cli_json_string(stdout, name);
-    fprintf(stdout, ",\"length\":%llu,\"version\":%llu,\"value\":", (unsigned long long)len,
-            (unsigned long long)version);
-    cli_json_bytes(stdout, p, len);
-    fputs("}\n", stdout);
-}
-
 /* ---------------------------------------------------------------------- */
 /* get                                                                    */
 
@@ -83,39 +41,6 @@ static const cli_opt get_opts[] = {
     {"raw", 0, NULL, "the bytes of a region of any kind (hex on a terminal)"},
     {NULL, 0, NULL, NULL},
 };
-
-int cli_region_bytes(const cli_cmd *cmd, const char *name, enum cli_bytes_how how)
-{
-    smem_opts opts;
-    smem_region *r = NULL;
-    memset(&opts, 0, sizeof opts);
-    opts.flags = SMEM_RDONLY | SMEM_ANYKIND;
-    int rc = smem_region_open(name, 0, &opts, &r);
-    if (rc < 0)
-        return cli_fail(cmd, name, rc);
-    const unsigned char *p = smem_region_data(r);
-    size_t n = smem_region_size(r);
-    if (how == CLI_BYTES_AUTO)
-        how = cli_os_is_terminal(stdout) ? CLI_BYTES_HEX : CLI_BYTES_RAW;
-    if (how == CLI_BYTES_JSON) {
-        fputs("{\"name\":", stdout);
-        cli_json_string(stdout, name);
-        fprintf(stdout, ",\"kind\":\"%s\",\"size\":%llu,\"hex\":\"",
-                cli_kind_name(cli_region_kind(name)), (unsigned long long)n);
-        for (size_t i = 0; i < n; i++)
-            fprintf(stdout, "%02x", p[i]);
-        fputs("\"}\n", stdout);
-    } else if (how == CLI_BYTES_HEX) {
-        cli_hex_dump(stdout, p, n);
-    } else {
-        cli_os_binary(stdout);
-        fwrite(p, 1, n, stdout);
-    }
-    fflush(stdout);
-    rc = smem_region_check(r); /* shrunk meanwhile: what we wrote was zeros */
-    smem_region_close(r);
-    return rc < 0 ? cli_fail(cmd, name, rc) : CLI_OK;
-}
 
 static int run_get(const cli_cmd *cmd, cli_args *a)
 {
@@ -140,17 +65,15 @@ static int run_get(const cli_cmd *cmd, cli_args *a)
     }
     if ((rc = open_existing(cmd, name, SMEM_RDONLY, "KEY", &v)) != CLI_OK)
         return rc;
-    rc = read_value(v, &b, &len, &version);
+    rc = cli_value_read(v, &b, &len, &version);
     smem_value_close(v);
     if (rc < 0) {
         free(b.p);
         return cli_fail(cmd, name, rc);
     }
 
-    if (a->seen[GET_JSON])
-        print_json(name, b.p, len, version);
-    else
-        cli_write_value(b.p, len);
+    cli_entry e = {name, NULL, b.p, len, version};
+    cli_entry_print(&e, a->seen[GET_JSON] ? CLI_ENTRY_JSON : CLI_ENTRY_EXACT);
     free(b.p);
     return CLI_OK;
 }
@@ -208,11 +131,50 @@ static const cli_opt set_opts[] = {
     {NULL, 0, NULL, NULL},
 };
 
+/* set NAME KEY VALUE|-: a map's entry.  The options are for values only. */
+static int set_key(const cli_cmd *cmd, const cli_args *a)
+{
+    static const char *const value_only[] = {"persist", "capacity", "mode"};
+    int k, rc;
+
+    if ((rc = cli_check_key(cmd, a->pos[1])) != CLI_OK)
+        return rc;
+    for (k = SET_PERSIST; k <= SET_MODE; k++)
+        if (a->seen[k])
+            return cli_usage(cmd,
+                             "option '--%s' is for values only; set never creates a map "
+                             "(make one with `sharedmem map`)",
+                             value_only[k]);
+    return cli_map_set(cmd, a->pos[0], a->pos[1], a->pos[2]);
+}
+
+/* The options of a value that set creates with --persist: its capacity
+ * (*CAPACITY left as it is without --capacity) and its mode.  CLI_OK or
+ * CLI_USAGE (reported). */
+static int parse_new_value(const cli_cmd *cmd, const cli_args *a, size_t *capacity,
+                           smem_opts *opts)
+{
+    const char *why = NULL;
+
+    if (a->seen[SET_CAPACITY]) {
+        if (!a->seen[SET_PERSIST])
+            return cli_usage(cmd, "option '--capacity' needs '--persist'");
+        if (cli_parse_capacity(a->value[SET_CAPACITY], capacity, &why) != 0)
+            return cli_usage(cmd, "invalid capacity '%s': %s", a->value[SET_CAPACITY], why);
+    }
+    if (a->seen[SET_MODE]) {
+        if (!a->seen[SET_PERSIST])
+            return cli_usage(cmd, "option '--mode' needs '--persist'");
+        if (cli_parse_mode(a->value[SET_MODE], &opts->mode, &why) != 0)
+            return cli_usage(cmd, "invalid mode '%s': %s", a->value[SET_MODE], why);
+    }
+    return CLI_OK;
+}
+
 static int run_set(const cli_cmd *cmd, cli_args *a)
 {
     const char *name = a->pos[0];
     const char *arg = a->pos[1];
-    const char *why = NULL;
     smem_opts opts;
     smem_value *v = NULL;
     cli_buf b = {NULL, 0};
@@ -222,32 +184,11 @@ static int run_set(const cli_cmd *cmd, cli_args *a)
 
     if ((rc = cli_check_name(cmd, name)) != CLI_OK)
         return rc;
-    if (a->npos == 3) { /* set NAME KEY VALUE: a map's entry */
-        static const char *const value_only[] = {"persist", "capacity", "mode"};
-        int k;
-        if ((rc = cli_check_key(cmd, a->pos[1])) != CLI_OK)
-            return rc;
-        for (k = SET_PERSIST; k <= SET_MODE; k++)
-            if (a->seen[k])
-                return cli_usage(cmd,
-                                 "option '--%s' is for values only; set never creates a map "
-                                 "(make one with `sharedmem map`)",
-                                 value_only[k]);
-        return cli_map_set(cmd, name, a->pos[1], a->pos[2]);
-    }
+    if (a->npos == 3) /* set NAME KEY VALUE: a map's entry */
+        return set_key(cmd, a);
     memset(&opts, 0, sizeof opts);
-    if (a->seen[SET_CAPACITY]) {
-        if (!a->seen[SET_PERSIST])
-            return cli_usage(cmd, "option '--capacity' needs '--persist'");
-        if (cli_parse_capacity(a->value[SET_CAPACITY], &capacity, &why) != 0)
-            return cli_usage(cmd, "invalid capacity '%s': %s", a->value[SET_CAPACITY], why);
-    }
-    if (a->seen[SET_MODE]) {
-        if (!a->seen[SET_PERSIST])
-            return cli_usage(cmd, "option '--mode' needs '--persist'");
-        if (cli_parse_mode(a->value[SET_MODE], &opts.mode, &why) != 0)
-            return cli_usage(cmd, "invalid mode '%s': %s", a->value[SET_MODE], why);
-    }
+    if ((rc = parse_new_value(cmd, a, &capacity, &opts)) != CLI_OK)
+        return rc;
 
     /* An existing value first: its capacity bounds what we read. */
     opts.flags = SMEM_NOCREATE;
@@ -343,198 +284,4 @@ const cli_cmd cli_cmd_set = {
     .max_args = 3,
     .run = run_set,
     .numbers_are_args = 1,
-};
-
-/* ---------------------------------------------------------------------- */
-/* watch                                                                  */
-
-enum { WATCH_JSON, WATCH_FOLLOW };
-static const cli_opt watch_opts[] = {
-    {"json", 0, NULL, "print each value or change as a JSON object on one line"},
-    {"follow", 'F', NULL, "when NAME is removed or made again, wait for it and go on"},
-    {NULL, 0, NULL, NULL},
-};
-
-static void print_line(int json, const char *name, const unsigned char *p, size_t len,
-                       uint64_t version)
-{
-    if (json) {
-        print_json(name, p, len, version);
-    } else {
-        fwrite(p, 1, len, stdout);
-        fputc('\n', stdout);
-    }
-}
-
-/* Prints the value V (NAME) and each new one until a stop signal
- * (CLI_OK), an error (CLI_FAIL, reported) or until NAME no longer leads to
- * V (CLI_WATCH_GONE). */
-static int watch_value(const cli_cmd *cmd, const char *name, int json, smem_value *v)
-{
-    cli_buf b = {NULL, 0};
-    size_t len = 0;
-    uint64_t seen = 0;
-    int rc, status = CLI_OK;
-
-    if (!json)
-        cli_os_binary(stdout);
-    rc = read_value(v, &b, &len, &seen);
-    if (rc < 0) {
-        free(b.p);
-        return cli_fail(cmd, name, rc);
-    }
-    print_line(json, name, b.p, len, seen);
-    for (;;) {
-        uint64_t version = 0;
-        if (fflush(stdout) != 0 || ferror(stdout)) {
-            status = cli_fail_name(cmd, name, "error writing the output");
-            break;
-        }
-        if (cli_os_stop_requested())
-            break;
-        rc = smem_value_wait(v, seen, CLI_WATCH_TICK_MS);
-        if (rc == SMEM_ETIMEDOUT && smem_value_named(v) == 0) {
-            status = CLI_WATCH_GONE;
-            break;
-        }
-        if (rc == SMEM_ETIMEDOUT || rc == SMEM_EINTR)
-            continue;
-        if (rc < 0 || (rc = read_value(v, &b, &len, &version)) < 0) {
-            status = cli_fail(cmd, name, rc);
-            break;
-        }
-        if (version == seen)
-            continue;
-        print_line(json, name, b.p, len, version);
-        seen = version;
-    }
-    free(b.p);
-    return status;
-}
-
-/* Opens NAME (a value, a map, or KEY of a map) and watches it: CLI_OK,
- * CLI_FAIL or CLI_WATCH_GONE, as watch_value. */
-static int watch_once(const cli_cmd *cmd, const char *name, const char *key, int json)
-{
-    smem_value *v = NULL;
-    smem_opts opts;
-    int rc;
-
-    if (key) /* watch NAME KEY: a map's entry */
-        return cli_map_watch(cmd, name, key, json);
-    /* Not read-only, although watch never writes: a read-only handle
-     * cannot ask writers to wake it, so its waits poll every millisecond;
-     * a writable one sleeps in the kernel until a set wakes it. */
-    memset(&opts, 0, sizeof opts);
-    opts.flags = SMEM_NOCREATE;
-    rc = smem_value_open(name, 0, &opts, &v);
-    if (rc == SMEM_EMISMATCH && cli_region_kind(name) == SMEM_KIND_MAP)
-        return cli_map_watch(cmd, name, NULL, json); /* every change of the map */
-    if (rc < 0)
-        return cli_value_open_failed(cmd, name, rc, "KEY");
-    rc = watch_value(cmd, name, json, v);
-    smem_value_close(v);
-    return rc;
-}
-
-/* --follow: waits until NAME exists and is ready; 0, or 1 if a stop
- * signal came first. */
-static int wait_for_name(const char *name)
-{
-    smem_info info;
-    while (!cli_os_stop_requested()) {
-        if (smem_region_stat(name, &info) == 0 && info.state == SMEM_STATE_READY)
-            return 0;
-        cli_os_sleep_ms(CLI_WATCH_TICK_MS);
-    }
-    return 1;
-}
-
-static int run_watch(const cli_cmd *cmd, cli_args *a)
-{
-    const char *name = a->pos[0];
-    const char *key = a->npos == 2 ? a->pos[1] : NULL;
-    int json = a->seen[WATCH_JSON] > 0, follow = a->seen[WATCH_FOLLOW] > 0;
-    int rc, status = CLI_OK;
-
-    if ((rc = cli_check_name(cmd, name)) != CLI_OK)
-        return rc;
-    if (key && (rc = cli_check_key(cmd, key)) != CLI_OK)
-        return rc;
-    /* Catch the stop signals first: one that arrives while the value is
-     * being opened is held and ends the loop at once. */
-    if (cli_os_stop_begin(NULL) != 0)
-        return cli_failf(cmd, "cannot catch the stop signals");
-    for (;;) {
-        if (follow && wait_for_name(name) != 0)
-            break; /* stopped while waiting */
-        status = watch_once(cmd, name, key, json);
-        if (status != CLI_WATCH_GONE)
-            break;
-        if (!follow) {
-            status = cli_fail_name(cmd, name, "was removed, or now names a new region: "
-                                              "stopped watching (--follow goes on with it)");
-            break;
-        }
-        fprintf(stderr, "sharedmem: watch %s: removed, or made again: following the name\n",
-                name);
-    }
-    cli_os_stop_end();
-    return status;
-}
-
-const cli_cmd cli_cmd_watch = {
-    .name = "watch",
-    .args = "NAME [KEY] [--json] [--follow]",
-    .summary = "print a value, a key or a map, and each change of it",
-    .description =
-        "Prints the current value of NAME, then each new value as soon as a set (in\n"
-        "any process) changes it, each followed by a newline, until SIGINT (Ctrl-C),\n"
-        "SIGTERM or SIGHUP; then exits 0.  The output is flushed after every value,\n"
-        "so watch works in a pipe.  The first line is always the current value (an\n"
-        "empty line for a value never set).  If the value changes several times\n"
-        "between two wake-ups, only the latest is printed: every line is a value\n"
-        "that NAME held, but not every value is a line.\n"
-        "\n"
-        "A value containing a newline spans several lines; with --json, each value\n"
-        "is one JSON object on one line, as printed by `get --json`, with its\n"
-        "version.  NAME must exist; watch keeps it open (as `hold` does), so it\n"
-        "stays alive while watched.  If NAME is removed (`sharedmem rm`), or removed\n"
-        "and made again, watch notices within 0.2 s, says so on stderr and exits 1.\n"
-        "With --follow it says so and goes on: it waits for NAME to exist again and\n"
-        "prints its current value (or keys) as the first lines of the new one; with\n"
-        "--follow, a NAME that does not exist yet is waited for too.\n"
-        "\n"
-        "watch NAME KEY, of a map NAME: prints the value of KEY, then each new value\n"
-        "of it, in the same way.  A KEY that is not in the map (yet, or any more)\n"
-        "shows as an empty line; with --json, as {\"name\":NAME,\"key\":KEY,\n"
-        "\"length\":0,\"version\":0,\"value\":null}, and otherwise as `get NAME KEY\n"
-        "--json` prints it.\n"
-        "\n"
-        "watch NAME, of a map NAME: prints one line \"set KEY<TAB>VALUE\" for each\n"
-        "key in the map (sorted), then, at each change of the map, one line for each\n"
-        "key that changed since the last lines: \"set KEY<TAB>VALUE\" for a key added\n"
-        "or set (even to the same bytes), \"del KEY\" for a key deleted.  Keys and\n"
-        "values are escaped as by `sharedmem dump`, so every change is one line.\n"
-        "Changes close together are merged: a key set twice shows its last value\n"
-        "once, and a key added and deleted in between may not show at all.  With\n"
-        "--json, each line is {\"name\":NAME,\"map_version\":V,\"event\":\"set\" or\n"
-        "\"del\",\"key\":KEY,\"length\":BYTES,\"version\":KV,\"value\":STRING or\n"
-        "null}: V is the map's version when the change was seen, KV the key's\n"
-        "(0, and the value null, for \"del\").",
-    .opts = watch_opts,
-    .exit_status = "0  stopped by a signal\n"
-                   "1  no such value or map, NAME is another kind of region, it could not\n"
-                   "   be read or the output written, or (without --follow) NAME was\n"
-                   "   removed or made again\n"
-                   "2  usage error (including an invalid NAME or KEY)",
-    .example = "sharedmem watch status\n"
-               "sharedmem watch status --json | while read -r line; do ...; done\n"
-               "sharedmem watch settings colour\n"
-               "sharedmem watch settings",
-    .windows = "watch stops on Ctrl-C, Ctrl-Break or when its console closes.  While it\n"
-               "has NAME open, `sharedmem rm NAME` fails with \"in use\".",
-    .min_args = 1,
-    .max_args = 2,
-    .run = run_watch,
 };

@@ -14,8 +14,8 @@
  * The functions declared here are smem__posix_*: the version script
  * (sharedmem.map) exports only smem_*, so none leaves the library.
  */
-#ifndef SMEM_OS_POSIX_H
-#define SMEM_OS_POSIX_H
+#ifndef SMEM_OS_POSIX_SHARED_H
+#define SMEM_OS_POSIX_SHARED_H
 
 #include "os.h"
 
