@@ -248,14 +248,8 @@ void smem__os_close(smem__os_obj *o)
     free(o);
 }
 
-/*
- * How many opens hold the users lock of the lock file SB (a read lock on
- * its byte 0, one per open), from /proc/locks, whose lines read
- * "ID: OFDLCK ADVISORY READ -1 MAJ:MIN:INODE 0 0" (major and minor in
- * hexadecimal); lines of waiters start with " ->".  -1 if it cannot be
- * read.  Only for reports: a lock may come or go as we read.
- */
-static int count_users(const struct stat *sb)
+/* One pass over /proc/locks for count_users: -1 if it cannot be read. */
+static int count_users_once(const struct stat *sb)
 {
     FILE *f = fopen("/proc/locks", "re");
     if (!f)
@@ -275,6 +269,31 @@ static int count_users(const struct stat *sb)
             n++;
     }
     fclose(f);
+    return n;
+}
+
+/*
+ * How many opens hold the users lock of the lock file SB (a read lock on
+ * its byte 0, one per open), from /proc/locks, whose lines read
+ * "ID: OFDLCK ADVISORY READ -1 MAJ:MIN:INODE 0 0" (major and minor in
+ * hexadecimal); lines of waiters start with " ->".  -1 if it cannot be
+ * read.  Only for reports.
+ *
+ * The kernel hands /proc/locks out a page per read(), and between two
+ * pages any process's lock may come or go, which shifts the rest of the
+ * list: a line is then missed or shown twice, though our region's locks
+ * did not change.  So the file is read until two passes in a row agree
+ * (at most a few times): a miscount must then repeat itself exactly.
+ */
+static int count_users(const struct stat *sb)
+{
+    int n = count_users_once(sb);
+    for (int pass = 0; pass < 6 && n >= 0; pass++) {
+        int again = count_users_once(sb);
+        if (again == n)
+            break;
+        n = again;
+    }
     return n;
 }
 

@@ -40,6 +40,7 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/sharedmem-readme.XXXXXX") || exit 1
 BG=""
 cleanup() {
     for p in $BG; do kill "$p" 2>/dev/null; done
+    for p in $BG; do wait "$p" 2>/dev/null; done
     rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -70,7 +71,8 @@ while IFS= read -r line; do
     [ -n "$cmd" ] || continue
     case "$cmd" in
     *"&")
-        sh -c "${cmd%&}" >"$TMP/bg.$i" 2>&1 &
+        # exec: $! is then the command itself, which cleanup can stop.
+        sh -c "exec ${cmd%&}" >"$TMP/bg.$i" 2>&1 &
         BG="$BG $!"
         sleep 0.5
         if kill -0 "$!" 2>/dev/null; then echo "ok: $cmd"; else
