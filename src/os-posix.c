@@ -283,7 +283,10 @@ static int count_users_once(const struct stat *sb)
  * pages any process's lock may come or go, which shifts the rest of the
  * list: a line is then missed or shown twice, though our region's locks
  * did not change.  So the file is read until two passes in a row agree
- * (at most a few times): a miscount must then repeat itself exactly.
+ * (at most a few times).  That makes a miscount rarer, not impossible:
+ * with locks taken by the thousand elsewhere, two passes were seen to
+ * agree on a wrong count (under the ThreadSanitizer suite, beside
+ * test_leaks).  The figure is for reports only.
  */
 static int count_users(const struct stat *sb)
 {

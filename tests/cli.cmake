@@ -49,6 +49,8 @@ if(NOT WIN32)
   add_test(NAME cli-install
            COMMAND sh ${_smem_cli}/test-install.sh ${PROJECT_BINARY_DIR} ${PROJECT_SOURCE_DIR})
   set_tests_properties(cli-query cli-newuser cli-readme PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
+  # cli-newuser counts users exactly: alone, as test_stat (tests/CMakeLists.txt).
+  set_tests_properties(cli-newuser PROPERTIES RUN_SERIAL TRUE)
   set_tests_properties(cli-install PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
   # A command run with its standard output on a pseudo-terminal.
   add_executable(smem_pty_run cli/pty-run.c)
