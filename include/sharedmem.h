@@ -118,6 +118,8 @@ enum { /* smem_opts.flags */
     SMEM_RDONLY = 1 << 3,   /* map read-only; never creates (implies SMEM_NOCREATE) */
     SMEM_ANYKIND = 1 << 4,  /* attach to an existing region of any kind (a value, a map):
                                implies SMEM_NOCREATE; used by tools such as `sharedmem hold` */
+    SMEM_EVICT = 1 << 5,    /* maps only: a new map evicts to make room for a new key when full
+                               instead of SMEM_EFULL (see smem_map_put) */
 };
 
 typedef struct smem_opts { /* all-zero (or a NULL pointer) means the defaults */
@@ -385,8 +387,125 @@ SMEM_API int smem_map_foreach(smem_map *m,
                                         uint64_t version, void *arg),
                               void *arg);
 
-/* The number of entries in use, or a negative code. */
+/* The number of live entries (present and not expired), or a negative
+ * code.  One load, unless an entry with a time to live may have expired
+ * since a writer last reclaimed one: then a walk of the map. */
 SMEM_API int smem_map_count(smem_map *m);
+
+/* ------------------------------------------------------------------------ */
+/* Maps as caches: expiry, eviction, statistics.                           */
+
+/*
+ * Expiry: an entry may have a time to live.  It expires on a clock that
+ * every process of the host shares (CLOCK_MONOTONIC on Linux, the
+ * performance counter on Windows: both count from boot), in milliseconds.
+ * An expired entry is absent at once for get, foreach, count, wait and
+ * every change, with no thread sweeping; its record stays where it is, and
+ * smem_map_get_stale still finds it, until a writer needs the room (a new
+ * key in a full map) or writes that key.  Expiring is not a change: it
+ * takes no version.  smem_map_wait on a key wakes when the key expires;
+ * a wait on the whole map wakes only when a writer changes the map.
+ *
+ * Eviction (SMEM_EVICT at creation): a new key in a full map first
+ * reclaims an expired entry, if there is one anywhere, and otherwise
+ * evicts the live entry that CLOCK chooses: a hand goes round the records;
+ * one read since the hand last passed it gets a second chance (the hand
+ * clears its mark and goes on), the first one not read is evicted.  A get
+ * marks the entry it found, with one store only if the mark was clear;
+ * gets through a read-only handle cannot mark.  A map created without
+ * SMEM_EVICT still reclaims expired entries, then gives SMEM_EFULL.
+ */
+#define SMEM_PUT_NX 0x1u      /* only if absent (like add): SMEM_EEXIST if present */
+#define SMEM_PUT_XX 0x2u      /* only if present: SMEM_ENOENT if absent */
+#define SMEM_PUT_KEEPTTL 0x4u /* a replace keeps the key's expiry (a new key gets ttl_ms) */
+
+/* The longest time to live (about 285,000 years); longer is SMEM_ERANGE. */
+#define SMEM_TTL_MAX_MS ((uint64_t)1 << 53)
+
+typedef struct smem_put {
+    uint64_t ttl_ms; /* 0: never expires */
+    unsigned flags;  /* SMEM_PUT_* */
+} smem_put;
+
+/*
+ * smem_map_set with options (HOW NULL: those of smem_map_set, which gives
+ * an entry no expiry).  *EVICTED (EVICTED may be NULL) is set to the
+ * number of live, unexpired entries evicted to make room: 0, or 1 in an
+ * evicting map that was full of live entries.  NX and XX together, or an
+ * unknown flag, are SMEM_EINVAL.  An evicted entry is either fully present
+ * or fully gone, even if the writer is killed in the middle.
+ */
+SMEM_API int smem_map_put(smem_map *m, const char *key, const void *val, size_t len,
+                          const smem_put *how, int *evicted);
+
+/* Gives KEY a new time to live (TTL_MS from now; 0: never expires).  A
+ * change, with a new version.  SMEM_ENOENT if KEY is absent or expired. */
+SMEM_API int smem_map_expire(smem_map *m, const char *key, uint64_t ttl_ms);
+
+/* Sets *MS_LEFT to the milliseconds before KEY expires (at least 1), or -1
+ * if it never does.  SMEM_ENOENT if absent or expired. */
+SMEM_API int smem_map_ttl(smem_map *m, const char *key, int64_t *ms_left);
+
+/* smem_map_get that also finds an expired entry whose record was not
+ * reclaimed yet: then *STALE (may be NULL) is 1, else 0. */
+SMEM_API int smem_map_get_stale(smem_map *m, const char *key, void *buf, size_t bufsize,
+                                size_t *len, uint64_t *version, int *stale);
+
+/* smem_map_incr, except that an absent (or expired) KEY starts from INIT
+ * and gets a time to live of INIT_TTL_MS (0: none); a present key keeps its
+ * expiry.  (smem_map_incr is this with INIT 0 and no time to live; cas and
+ * incr keep a key's expiry, set and add give none.) */
+SMEM_API int smem_map_incr_ex(smem_map *m, const char *key, int64_t delta, int64_t init,
+                              uint64_t init_ttl_ms, int64_t *result);
+
+/* Removes every entry, as one change (one new version).  Readers see each
+ * entry present or gone; one killed in the middle leaves some gone. */
+SMEM_API int smem_map_flush(smem_map *m);
+
+/*
+ * Statistics.  Writers count sets (set, add, cas, incr, put), deletes
+ * (del; flush counts each entry it removes), evictions (live entries
+ * evicted) and expirations (expired entries reclaimed) in the map, exactly.
+ * Gets (get and get_stale; a stale find is a miss) are counted by each
+ * handle in its own memory and added to the map's totals every 256 gets and
+ * at close, so that no get writes a shared line: the totals lack fewer than
+ * 256 gets of each other handle still open (and of each process killed),
+ * and include this handle's own.  A forked child that goes on using a handle
+ * may count its parent's last (fewer than 256) gets again.  A read-only
+ * handle cannot add to the totals: its gets show in its own stats only.
+ */
+struct smem_map_stats {
+    uint64_t hits, misses;   /* gets that found / did not find a live entry */
+    uint64_t sets, deletes;
+    uint64_t evictions, expirations;
+    uint64_t entries, max_entries, bytes; /* now: live entries, the capacity, and the key
+                                             and value bytes of every entry held (live
+                                             or expired but not reclaimed) */
+    uint64_t stale;          /* now: expired entries not reclaimed yet */
+    int evicting;            /* created with SMEM_EVICT */
+};
+
+/* Fills *OUT: a walk of the map only when an entry may have expired (as for
+ * smem_map_count), else a few loads.  (The struct has no typedef: in C a
+ * typedef and a function cannot share the name smem_map_stats, so write
+ * `struct smem_map_stats s; smem_map_stats(m, &s);`.) */
+SMEM_API int smem_map_stats(smem_map *m, struct smem_map_stats *out);
+
+/* One entry as smem_map_walk hands it over (a private copy). */
+typedef struct smem_map_entry {
+    const char *key; /* NUL-terminated */
+    const void *val;
+    size_t len;
+    uint64_t version;
+    int64_t ms_left; /* -1: never expires; 0: expired (only with SMEM_WALK_STALE) */
+} smem_map_entry;
+
+#define SMEM_WALK_STALE 0x1u /* also visit expired entries not reclaimed yet */
+
+/* smem_map_foreach with each entry's expiry, and with SMEM_WALK_STALE the
+ * expired entries too. */
+SMEM_API int smem_map_walk(smem_map *m, unsigned flags,
+                           int (*fn)(const smem_map_entry *e, void *arg), void *arg);
 
 /* The figures fixed at creation, and whether this open created the map. */
 SMEM_API size_t smem_map_max_entries(const smem_map *m);

@@ -22,13 +22,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MHDR_SIZE 128
+#define MHDR_SIZE 256
 #define GROUP_SIZE 64
 #define GROUP_BUCKETS 15
-#define REC_HDR_SIZE 16
+#define REC_HDR_SIZE 32
 #define KEY_MAX SMEM_MAP_KEY_MAX
 #define VLEN_MASK 0x00ffffffu /* rec.lens: value length below, key length in the top byte */
 #define ALIGN8(n) (((n) + 7) & ~(uint64_t)7)
+#define MAP_EVICT 0x1u        /* mhdr.policy: created with SMEM_EVICT */
+#define NEVER UINT64_MAX      /* mhdr.next_expiry when nothing expires */
 
 typedef struct smem__mhdr {
     /* Fixed at creation. */
@@ -39,13 +41,25 @@ typedef struct smem__mhdr {
     uint64_t version;     /* 24: the map-wide version: the last change's number */
     uint32_t changes;     /* 32: +1 per change; futex word for waiters */
     uint32_t sleepers;    /* 36: nonzero if a waiter may be asleep on changes */
-    uint32_t count;       /* 40: entries linked */
+    uint32_t count;       /* 40: entries linked (live or expired) */
     uint32_t free_head;   /* 44: first record of the free list (index + 1), 0 if none */
     uint32_t fresh;       /* 48: records from this index on were never used */
     uint32_t repair;      /* 52: nonzero: rebuild before the next change (see repair) */
-    uint8_t pad0[8];
+    uint32_t policy;      /* 56: MAP_EVICT or 0, fixed at creation */
+    uint8_t pad0[4];
     smem__wlock lock;     /* 64: the writer lock */
     uint8_t pad1[40];
+    /* The cache's bookkeeping, changed by writers under the lock. */
+    uint64_t bytes;       /* 128: key and value bytes of the linked records */
+    uint64_t next_expiry; /* 136: no linked record expires before this (a bound; NEVER) */
+    uint32_t expiring;    /* 144: linked records with an expiry */
+    uint32_t hand;        /* 148: the record (index) eviction looks at next */
+    uint32_t reap;        /* 152: the record (index) the search for expired ones looks at next */
+    uint8_t pad2[4];
+    uint64_t sets, deletes, evictions, expirations; /* 160 */
+    /* Gets, added in batches by each handle (smem_map_stats). */
+    uint64_t hits, misses; /* 192 */
+    uint8_t pad3[48];
 } smem__mhdr;
 
 typedef struct smem__group {
@@ -57,6 +71,9 @@ typedef struct smem__rec {
     uint64_t version; /* the map version of the change that wrote it */
     uint32_t next;    /* the next record in its chain or the free list (index + 1) */
     uint32_t lens;    /* key length << 24 | value length */
+    uint64_t expires; /* when it expires, in ms of the host's clock (now_ms); 0: never */
+    uint32_t used;    /* nonzero: read since the eviction hand passed it (MAP_EVICT) */
+    uint32_t pad;
     /* KEY_MAX key bytes, then the value */
 } smem__rec;
 
@@ -104,6 +121,10 @@ struct smem_map {
     const uint64_t *tail; /* smem__region_tail: one load per call */
     const uint64_t *lit; /* the beacon word (smem__wlock_writer_id) */
     int rdonly;      /* opened SMEM_RDONLY */
+    int evicting;    /* created with SMEM_EVICT (mhdr.policy, checked at open) */
+    /* This handle's gets; every 256th adds 256 to the map's totals
+     * (count_get), and close adds the rest. */
+    uint64_t hits, misses;
 };
 
 /* RC, or SMEM_EBADREGION if the region's file was shrunk under the handle
@@ -155,6 +176,44 @@ static inline unsigned char *rec_val(smem__rec *r)
 static inline int valid_index(const smem_map *m, uint32_t index1)
 {
     return index1 >= 1 && index1 <= m->g.records;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Expiry and recency                                                       */
+
+/* Milliseconds on the clock that every process of the host shares (see
+ * smem__os_now_ns): what rec.expires counts in.  Never 0 once booted. */
+static inline uint64_t now_ms(void)
+{
+    return (uint64_t)smem__os_now_ns() / 1000000;
+}
+
+/* The clock, read at most once per call, and only if a record has an
+ * expiry: most maps never pay for it. */
+typedef struct clock {
+    uint64_t ms; /* 0: not read yet */
+} clock;
+
+static inline uint64_t clock_now(clock *c)
+{
+    if (c->ms == 0)
+        c->ms = now_ms();
+    return c->ms;
+}
+
+/* Whether an entry that expires at EXPIRES (0: never) has expired. */
+static inline int has_expired(uint64_t expires, clock *c)
+{
+    return expires != 0 && clock_now(c) >= expires;
+}
+
+/* Whether some linked record may have expired: the header's bound on the
+ * soonest expiry has passed.  (Read without the lock by readers, who then
+ * look; a wrong answer from scribbled words costs time, not correctness.) */
+static inline int may_have_expired(const smem_map *m, clock *c)
+{
+    return smem__load_relaxed_u32(&m->hdr->expiring) != 0 &&
+           clock_now(c) >= smem__load_relaxed_u64(&m->hdr->next_expiry);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -247,8 +306,23 @@ static inline int rec_holds(smem__rec *r, uint32_t lens, const lookup *k)
 int smem__map_write_begin(smem_map *m);
 void smem__map_write_end(smem_map *m);
 
-/* map-read.c: the version of K's entry (0 if absent), or with K NULL the
- * map version, as a consistent read sees it. */
-int smem__map_current_version(smem_map *m, const lookup *k, uint64_t *version);
+/* map-read.c: the version of K's entry (0 if absent or expired) and when
+ * it expires (0: never), or with K NULL the map version, as a consistent
+ * read sees it. */
+int smem__map_current_version(smem_map *m, const lookup *k, uint64_t *version,
+                              uint64_t *expires);
+
+/* map-rebuild.c, writer lock held: repair rebuilds the free list, the
+ * count and the cache's bookkeeping from the chains; free_all makes
+ * every record free after all chains were emptied (flush).  0, or
+ * SMEM_ENOMEM (repair). */
+int smem__map_repair(smem_map *m);
+void smem__map_free_all(smem_map *m);
+
+/* map-evict.c, writer lock held: the record (index + 1) of an expired
+ * entry, or 0 if none (then mhdr.next_expiry is made exact); the record
+ * CLOCK evicts, or 0 if no record is in use. */
+uint32_t smem__map_find_expired(smem_map *m, uint64_t now);
+uint32_t smem__map_clock_victim(smem_map *m);
 
 #endif

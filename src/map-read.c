@@ -25,6 +25,8 @@ typedef struct found {
     int present;
     size_t len;
     uint64_t version;
+    uint64_t expires; /* 0: never */
+    smem__rec *rec;   /* where it was found (for its recency mark) */
 } found;
 
 enum { READ_OK = 0, READ_RETRY = 1 };
@@ -60,6 +62,8 @@ static int read_chain(smem_map *m, const lookup *k, void *buf, size_t bufsize, f
             f->present = 1;
             f->len = lens & VLEN_MASK;
             f->version = smem__load_relaxed_u64(&r->version);
+            f->expires = smem__load_relaxed_u64(&r->expires);
+            f->rec = r;
             if (f->len <= m->max_value && f->len <= bufsize && f->len > 0)
                 smem__copy_from_shared(buf, rec_val(r), f->len);
             bad = f->len > m->max_value;
@@ -130,31 +134,61 @@ static int read_key(smem_map *m, const lookup *k, void *buf, size_t bufsize, fou
     int rc = read_chain(m, k, buf, bufsize, f); /* almost always enough */
     if (rc != READ_RETRY)
         return rc;
-    key_read r = {k, buf, bufsize, {0, 0, 0}};
+    key_read r = {k, buf, bufsize, {0, 0, 0, 0, NULL}};
     rc = read_consistent(m, read_attempt, &r);
     *f = r.f;
     return rc;
 }
 
-int smem__map_current_version(smem_map *m, const lookup *k, uint64_t *version)
+int smem__map_current_version(smem_map *m, const lookup *k, uint64_t *version,
+                              uint64_t *expires)
 {
+    *expires = 0;
     if (!k) {
         *version = smem__load_acquire_u64(&m->hdr->version);
         return 0;
     }
     found f;
+    clock c = {0};
     int rc = read_key(m, k, NULL, 0, &f);
-    *version = rc == 0 && f.present ? f.version : 0;
+    int live = rc == 0 && f.present && !has_expired(f.expires, &c);
+    *version = live ? f.version : 0;
+    *expires = live ? f.expires : 0;
     return rc;
 }
 
-int smem_map_get(smem_map *m, const char *key, void *buf, size_t bufsize, size_t *len,
-                 uint64_t *version)
+/* Counts a get in the handle (see smem_map_stats): an atomic add on the
+ * handle's own memory, and one on the map's totals every 256th time.
+ * Relaxed: the totals order nothing. */
+static void count_get(smem_map *m, int hit)
+{
+    uint64_t *mine = hit ? &m->hits : &m->misses;
+    uint64_t *total = hit ? &m->hdr->hits : &m->hdr->misses;
+    if (((smem__fetch_add_relaxed_u64(mine, 1) + 1) & 255) == 0 && !m->rdonly)
+        smem__fetch_add_relaxed_u64(total, 256);
+}
+
+/* Marks a record that a get found in an evicting map as used, for CLOCK
+ * (map-evict.c): a store only if the mark is clear, so that readers of a
+ * hot entry do not write its line.  The record may have been reused since
+ * the read: then a new entry gets a mark it did not earn, which costs it
+ * nothing but a later eviction. */
+static void mark_used(smem_map *m, smem__rec *r)
+{
+    if (m->evicting && !m->rdonly && smem__load_relaxed_u32(&r->used) == 0)
+        smem__store_relaxed_u32(&r->used, 1);
+}
+
+/* get and get_stale: with STALE NULL, an expired entry is absent. */
+static int get_entry(smem_map *m, const char *key, void *buf, size_t bufsize, size_t *len,
+                     uint64_t *version, int *stale)
 {
     if (len)
         *len = 0;
     if (version)
         *version = 0;
+    if (stale)
+        *stale = 0;
     if (!m || (!buf && bufsize > 0))
         return SMEM_EINVAL;
     int klen = key_length(key);
@@ -166,13 +200,55 @@ int smem_map_get(smem_map *m, const char *key, void *buf, size_t bufsize, size_t
     int rc = unless_lost(m, read_key(m, &k, buf, bufsize, &f));
     if (rc < 0)
         return rc;
-    if (!f.present)
+    clock c = {0};
+    int expired = f.present && has_expired(f.expires, &c);
+    count_get(m, f.present && !expired);
+    if (!f.present || (expired && !stale))
         return SMEM_ENOENT;
+    if (expired)
+        *stale = 1;
+    else
+        mark_used(m, f.rec);
     if (len)
         *len = f.len;
     if (version)
         *version = f.version;
     return f.len <= bufsize ? 0 : SMEM_E2BIG;
+}
+
+int smem_map_get(smem_map *m, const char *key, void *buf, size_t bufsize, size_t *len,
+                 uint64_t *version)
+{
+    return get_entry(m, key, buf, bufsize, len, version, NULL);
+}
+
+int smem_map_get_stale(smem_map *m, const char *key, void *buf, size_t bufsize, size_t *len,
+                       uint64_t *version, int *stale)
+{
+    int ignored;
+    return get_entry(m, key, buf, bufsize, len, version, stale ? stale : &ignored);
+}
+
+int smem_map_ttl(smem_map *m, const char *key, int64_t *ms_left)
+{
+    if (ms_left)
+        *ms_left = 0;
+    if (!m || !ms_left)
+        return SMEM_EINVAL;
+    int klen = key_length(key);
+    if (klen < 0)
+        return klen;
+    lookup k;
+    lookup_init(m, key, klen, &k);
+    found f;
+    int rc = unless_lost(m, read_key(m, &k, NULL, 0, &f));
+    if (rc < 0)
+        return rc;
+    clock c = {0};
+    if (!f.present || has_expired(f.expires, &c))
+        return SMEM_ENOENT;
+    *ms_left = f.expires == 0 ? -1 : (int64_t)(f.expires - clock_now(&c));
+    return 0;
 }
 
 uint64_t smem_map_version(smem_map *m)
@@ -183,20 +259,13 @@ uint64_t smem_map_version(smem_map *m)
     return unless_lost(m, 0) < 0 ? 0 : version;
 }
 
-int smem_map_count(smem_map *m)
-{
-    if (!m)
-        return SMEM_EINVAL;
-    uint32_t n = smem__load_relaxed_u32(&m->hdr->count);
-    return unless_lost(m, n <= m->max_entries ? (int)n : SMEM_EBADREGION);
-}
-
 /* ------------------------------------------------------------------------ */
 /* Walking                                                                  */
 
-/* A private copy of an entry, as foreach hands it over. */
+/* A private copy of an entry, as a walk hands it over. */
 typedef struct entry_copy {
     uint64_t version;
+    uint64_t expires;
     size_t len;
     char key[KEY_MAX + 1];
     /* the value follows, at offset VAL_OFFSET */
@@ -206,6 +275,7 @@ typedef struct entry_copy {
 
 typedef struct group_copy {
     uint32_t group;
+    int values;         /* copy the values too, not only keys and figures */
     unsigned char *buf; /* n copies of stride bytes */
     size_t n, cap, stride;
 } group_copy;
@@ -244,11 +314,12 @@ static int copy_group(smem_map *m, void *arg)
             size_t klen = lens >> 24;
             e->len = lens & VLEN_MASK;
             e->version = smem__load_relaxed_u64(&r->version);
+            e->expires = smem__load_relaxed_u64(&r->expires);
             bad = klen < 1 || klen > KEY_MAX || e->len > m->max_value;
             if (!bad) {
                 smem__copy_from_shared(e->key, rec_key(r), klen);
                 e->key[klen] = 0;
-                if (e->len > 0)
+                if (e->len > 0 && gc->values)
                     smem__copy_from_shared((unsigned char *)e + VAL_OFFSET, rec_val(r), e->len);
                 /* A record can only be reached from its own bucket, so
                  * that garbage links cannot show one entry twice. */
@@ -266,25 +337,149 @@ static int copy_group(smem_map *m, void *arg)
     return bad ? SMEM_EBADREGION : READ_OK;
 }
 
-int smem_map_foreach(smem_map *m,
-                     int (*fn)(const char *key, const void *val, size_t len, uint64_t version,
-                               void *arg),
-                     void *arg)
+/* Calls FN for each entry that a walk of the map finds (the expired ones
+ * too if STALE), with a private copy (its value only if VALUES). */
+static int walk(smem_map *m, int values, int stale, int (*fn)(const entry_copy *e, void *arg),
+                void *arg)
 {
-    if (!m || !fn)
-        return SMEM_EINVAL;
-    group_copy gc = {.stride = (size_t)ALIGN8(VAL_OFFSET + m->max_value)};
+    group_copy gc = {.values = values};
+    gc.stride = (size_t)ALIGN8(VAL_OFFSET + (values ? m->max_value : 0));
+    clock c = {0};
     int visited = 0, rc = 0;
     for (uint64_t g = 0; g < m->g.ngroups && rc == 0; g++) {
         gc.group = (uint32_t)g;
         rc = unless_lost(m, read_consistent(m, copy_group, &gc));
         for (size_t i = 0; rc == 0 && i < gc.n; i++) {
             entry_copy *e = copy_at(&gc, i);
+            if (!stale && has_expired(e->expires, &c))
+                continue;
             visited += visited < INT32_MAX;
-            if (fn(e->key, (unsigned char *)e + VAL_OFFSET, e->len, e->version, arg))
+            if (fn(e, arg))
                 rc = 1;
         }
     }
     free(gc.buf);
     return rc < 0 ? rc : visited;
+}
+
+/* What smem_map_walk calls (and smem_map_foreach through it). */
+typedef struct walker {
+    int (*fn)(const smem_map_entry *e, void *arg);
+    void *arg;
+    clock clock;
+} walker;
+
+static int visit_entry(const entry_copy *e, void *arg)
+{
+    walker *w = arg;
+    smem_map_entry out = {e->key, (const unsigned char *)e + VAL_OFFSET, e->len, e->version, -1};
+    if (e->expires != 0) {
+        uint64_t now = clock_now(&w->clock);
+        out.ms_left = now >= e->expires ? 0 : (int64_t)(e->expires - now);
+    }
+    return w->fn(&out, w->arg);
+}
+
+int smem_map_walk(smem_map *m, unsigned flags, int (*fn)(const smem_map_entry *e, void *arg),
+                  void *arg)
+{
+    if (!m || !fn || (flags & ~SMEM_WALK_STALE))
+        return SMEM_EINVAL;
+    walker w = {fn, arg, {0}};
+    return walk(m, 1, (flags & SMEM_WALK_STALE) != 0, visit_entry, &w);
+}
+
+typedef struct foreach_call {
+    int (*fn)(const char *key, const void *val, size_t len, uint64_t version, void *arg);
+    void *arg;
+} foreach_call;
+
+static int visit_foreach(const smem_map_entry *e, void *arg)
+{
+    foreach_call *f = arg;
+    return f->fn(e->key, e->val, e->len, e->version, f->arg);
+}
+
+int smem_map_foreach(smem_map *m,
+                     int (*fn)(const char *key, const void *val, size_t len, uint64_t version,
+                               void *arg),
+                     void *arg)
+{
+    if (!fn)
+        return SMEM_EINVAL;
+    foreach_call f = {fn, arg};
+    return smem_map_walk(m, 0, visit_foreach, &f);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Counting                                                                 */
+
+typedef struct census {
+    uint64_t live, stale;
+    clock clock;
+} census;
+
+static int count_entry(const entry_copy *e, void *arg)
+{
+    census *n = arg;
+    if (has_expired(e->expires, &n->clock))
+        n->stale++;
+    else
+        n->live++;
+    return 0;
+}
+
+/* The live and the stale entries: the count in the header while nothing
+ * can have expired, else a walk that copies no value. */
+static int take_census(smem_map *m, census *n)
+{
+    n->live = n->stale = 0;
+    if (!may_have_expired(m, &n->clock)) {
+        uint32_t count = smem__load_relaxed_u32(&m->hdr->count);
+        n->live = count;
+        return unless_lost(m, count <= m->max_entries ? 0 : SMEM_EBADREGION);
+    }
+    int rc = walk(m, 0, 1, count_entry, n);
+    return rc < 0 ? rc : 0;
+}
+
+int smem_map_count(smem_map *m)
+{
+    if (!m)
+        return SMEM_EINVAL;
+    census n = {0, 0, {0}};
+    int rc = take_census(m, &n);
+    return rc < 0 ? rc : (int)n.live;
+}
+
+/* This handle's gets that are not in the map's totals yet (count_get). */
+static uint64_t not_added(const smem_map *m, const uint64_t *mine)
+{
+    uint64_t n = smem__load_relaxed_u64(mine);
+    return m->rdonly ? n : n & 255;
+}
+
+int smem_map_stats(smem_map *m, struct smem_map_stats *out)
+{
+    if (out)
+        memset(out, 0, sizeof *out);
+    if (!m || !out)
+        return SMEM_EINVAL;
+    const smem__mhdr *h = m->hdr;
+    census n = {0, 0, {0}};
+    int rc = take_census(m, &n);
+    if (rc < 0)
+        return rc;
+    out->hits = smem__load_relaxed_u64(&h->hits) + not_added(m, &m->hits);
+    out->misses = smem__load_relaxed_u64(&h->misses) + not_added(m, &m->misses);
+    out->sets = smem__load_relaxed_u64(&h->sets);
+    out->deletes = smem__load_relaxed_u64(&h->deletes);
+    out->evictions = smem__load_relaxed_u64(&h->evictions);
+    out->expirations = smem__load_relaxed_u64(&h->expirations);
+    out->entries = n.live;
+    out->stale = n.stale;
+    out->max_entries = m->max_entries;
+    out->bytes = smem__load_relaxed_u64(&h->bytes);
+    out->evicting = m->evicting;
+    return unless_lost(m, 0);
 }

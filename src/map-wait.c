@@ -40,12 +40,17 @@ static int wait_for_change(smem_map *m, const char *key, uint64_t seen, int time
         /* changes first: a change that the version read below misses
          * increments it afterwards (announce comes last in a change). */
         uint32_t c = smem__load_acquire_u32(&h->changes);
-        uint64_t version;
-        int rc = smem__map_current_version(m, key ? &k : NULL, &version);
+        uint64_t version, expires;
+        int rc = smem__map_current_version(m, key ? &k : NULL, &version, &expires);
         if (rc < 0)
             return rc;
         if (version != seen)
             return 0;
+        /* The key's expiry changes its version to 0 without a change to
+         * announce: wake for it (at the first instant now_ms says so). */
+        int64_t wake_at = deadline;
+        if (expires != 0 && expires < (uint64_t)(deadline / 1000000))
+            wake_at = (int64_t)expires * 1000000;
         /* Spin first: a change that comes within microseconds is seen
          * within nanoseconds, without the cost of sleeping and waking. */
         int changed = 0;
@@ -53,9 +58,7 @@ static int wait_for_change(smem_map *m, const char *key, uint64_t seen, int time
             changed = smem__load_acquire_u32(&h->changes) != c;
             if ((i & 31) == 31) {
                 int64_t now = smem__os_now_ns();
-                if (now >= deadline)
-                    return SMEM_ETIMEDOUT;
-                if (now >= spin_until)
+                if (now >= wake_at || now >= spin_until)
                     break;
             }
             smem__cpu_relax();
@@ -72,9 +75,12 @@ static int wait_for_change(smem_map *m, const char *key, uint64_t seen, int time
             continue;
         if (smem__region_shrunk(m->tail))
             return SMEM_EBADREGION;
-        int64_t left = deadline - smem__os_now_ns();
-        if (left <= 0)
+        int64_t now = smem__os_now_ns();
+        if (now >= deadline)
             return SMEM_ETIMEDOUT;
+        if (now >= wake_at)
+            continue; /* the key expired: its version is 0 now */
+        int64_t left = wake_at - now;
         smem__os_wait(smem__region_obj(m->region), &h->changes, c, left < slice ? left : slice);
     }
 }

@@ -1,95 +1,19 @@
 /*
- * Writing a map: set, add, cas, del and incr, one at a time under the
- * writer lock (wlock.h), and the repair of what a dead writer left.
+ * Writing a map: set, add, cas, del, incr, put, expire and flush, one at a
+ * time under the writer lock (wlock.h).
  *
  * The invariant every step keeps: the chains are whole at every instant.
  * A change fills a free record (copy on write), links it with one release
  * store, bumps its group's seq, and only then frees the record it replaced
  * (put, unlink_record); crash points (test_map_crash.c) name each step.
- * A writer killed anywhere leaves at worst records that are neither linked
- * nor free and counters behind, which the next writer rebuilds from the
- * chains (repair) before its own change.
+ * Making room for a new key in a full map (make_room) unlinks one chosen
+ * record the same way before the new one is written, so the entry it
+ * removes is present up to that one store and gone after it.  A writer
+ * killed anywhere leaves at worst records that are neither linked nor free
+ * and counters behind, which the next writer rebuilds from the chains
+ * (smem__map_repair, map-rebuild.c) before its own change.
  */
 #include "map-layout.h"
-
-/* ------------------------------------------------------------------------ */
-/* Repair                                                                   */
-
-/* Whether a linked record is what it must be: a valid key of the chain's
- * bucket, and a value that fits. */
-static int rec_sound(const smem_map *m, smem__rec *r, uint64_t bucket)
-{
-    uint32_t lens = smem__load_relaxed_u32(&r->lens);
-    uint32_t klen = lens >> 24;
-    if (klen < 1 || klen > KEY_MAX || (lens & VLEN_MASK) > m->max_value)
-        return 0;
-    char key[KEY_MAX];
-    smem__copy_from_shared(key, rec_key(r), klen);
-    if (memchr(key, 0, klen))
-        return 0;
-    return bucket_of(m, key_hash(m->seed, key, klen)) == bucket;
-}
-
-/*
- * Writer lock held.  Rebuilds what a dead writer (or a scribbler) may have
- * left inconsistent, from the chains: cuts each chain at its first link
- * that is out of range, loops, or leads to a record that does not belong
- * there; then makes every record not linked free, and recomputes the count
- * and the map version.  Chains that were whole (all of them, unless the
- * region was scribbled on) lose nothing.  Every group's seq moves, so that
- * readers in flight look again.  SMEM_ENOMEM leaves the repair for the
- * next writer.
- */
-static int repair(smem_map *m)
-{
-    smem__mhdr *h = m->hdr;
-    uint64_t records = m->g.records;
-    unsigned char *linked = calloc((size_t)(records + 7) / 8, 1);
-    if (!linked)
-        return SMEM_ENOMEM;
-    uint64_t count = 0, version = smem__load_relaxed_u64(&h->version);
-    for (uint64_t b = 0; b < m->g.nbuckets; b++) {
-        smem__group *grp = &m->groups[b / GROUP_BUCKETS];
-        uint32_t *link = &grp->head[b % GROUP_BUCKETS];
-        for (;;) {
-            uint32_t index1 = smem__load_relaxed_u32(link);
-            if (index1 == 0)
-                break;
-            uint32_t i = index1 - 1;
-            if (!valid_index(m, index1) || (linked[i / 8] & (1u << (i % 8))) ||
-                !rec_sound(m, rec_at(m, index1), b)) {
-                smem__store_release_u32(link, 0);
-                break;
-            }
-            linked[i / 8] |= (unsigned char)(1u << (i % 8));
-            count++;
-            smem__rec *r = rec_at(m, index1);
-            uint64_t v = smem__load_relaxed_u64(&r->version);
-            version = v > version ? v : version;
-            link = &r->next;
-        }
-    }
-    crash_point("repair");
-    for (uint64_t g = 0; g < m->g.ngroups; g++)
-        smem__store_release_u32(&m->groups[g].seq, smem__load_relaxed_u32(&m->groups[g].seq) + 1);
-    /* The free list, in index order: every record not linked. */
-    smem__fence_release(); /* as in alloc_record: after the seq increments */
-    uint32_t head = 0;
-    for (uint64_t i = records; i-- > 0;) {
-        if (!(linked[i / 8] & (1u << (i % 8)))) {
-            smem__store_relaxed_u64(&rec_at(m, (uint32_t)(i + 1))->version, 0);
-            smem__store_relaxed_u32(&rec_at(m, (uint32_t)(i + 1))->next, head);
-            head = (uint32_t)(i + 1);
-        }
-    }
-    free(linked);
-    smem__store_relaxed_u32(&h->free_head, head);
-    smem__store_relaxed_u32(&h->fresh, (uint32_t)records);
-    smem__store_relaxed_u32(&h->count, (uint32_t)count);
-    smem__store_release_u64(&h->version, version);
-    smem__store_relaxed_u32(&h->repair, 0);
-    return 0;
-}
 
 /* ------------------------------------------------------------------------ */
 /* Writing                                                                  */
@@ -108,7 +32,7 @@ int smem__map_write_begin(smem_map *m)
     if (rc == 1) /* taken over from a dead owner: its change may be half done */
         smem__store_relaxed_u32(&m->hdr->repair, 1);
     if (smem__load_relaxed_u32(&m->hdr->repair)) {
-        rc = repair(m);
+        rc = smem__map_repair(m);
         if (rc < 0) {
             smem__wlock_give(&m->hdr->lock, m->region);
             return rc;
@@ -212,21 +136,120 @@ static void announce(smem_map *m, uint64_t version)
     }
 }
 
-/*
- * Writer lock held, K located at (LINK, OLD): makes K hold LEN bytes of
- * VAL, as a new record that takes OLD's place or goes first in the chain.
- * SMEM_EFULL if K is new and the map full; 1 if the count or the free list
- * is damaged (then a repair is due).
- */
-static int put(smem_map *m, const lookup *k, uint32_t *link, uint32_t old, const void *val,
-               size_t len)
+/* Writer lock held: the cache's bookkeeping for a record that is about
+ * to be linked (SIGN 1) or was unlinked (SIGN -1).  Stores only: the
+ * figures are hints for readers (map-layout.h) and rebuilt by repair. */
+static void account(smem_map *m, smem__rec *r, int sign)
 {
     smem__mhdr *h = m->hdr;
-    uint32_t count = smem__load_relaxed_u32(&h->count);
-    if (!old && count > m->max_entries)
+    uint32_t lens = smem__load_relaxed_u32(&r->lens);
+    uint64_t bytes = smem__load_relaxed_u64(&h->bytes), size = (lens >> 24) + (lens & VLEN_MASK);
+    uint64_t expires = smem__load_relaxed_u64(&r->expires);
+    uint32_t expiring = smem__load_relaxed_u32(&h->expiring);
+    if (sign > 0) {
+        smem__store_relaxed_u64(&h->bytes, bytes + size);
+        if (expires == 0)
+            return;
+        smem__store_relaxed_u32(&h->expiring, expiring + 1);
+        /* Before the link store: readers must never see the record linked
+         * and a bound that says nothing expires before it does. */
+        if (expires < smem__load_relaxed_u64(&h->next_expiry))
+            smem__store_relaxed_u64(&h->next_expiry, expires);
+    } else {
+        smem__store_relaxed_u64(&h->bytes, bytes >= size ? bytes - size : 0);
+        if (expires != 0 && expiring > 0)
+            smem__store_relaxed_u32(&h->expiring, expiring - 1);
+    }
+}
+
+static void count_up(uint64_t *counter)
+{
+    smem__store_relaxed_u64(counter, smem__load_relaxed_u64(counter) + 1);
+}
+
+/*
+ * Writer lock held: unlinks the record INDEX1 that make_room chose, found
+ * through its own key's chain, and counts it in COUNTER.  1 if it is not
+ * linked where its key says (then a repair is due).
+ */
+static int remove_chosen(smem_map *m, uint32_t index1, uint64_t *counter)
+{
+    smem__rec *r = rec_at(m, index1);
+    uint32_t klen = smem__load_relaxed_u32(&r->lens) >> 24;
+    if (klen < 1 || klen > KEY_MAX)
+        return 1;
+    char key[KEY_MAX];
+    smem__copy_from_shared(key, rec_key(r), klen);
+    lookup k;
+    lookup_init(m, key, (int)klen, &k);
+    uint32_t *link = &m->groups[k.group].head[k.slot];
+    for (uint64_t steps = 0; smem__load_relaxed_u32(link) != index1; steps++) {
+        uint32_t at = smem__load_relaxed_u32(link);
+        if (at == 0 || !valid_index(m, at) || steps >= m->g.records)
+            return 1;
+        link = &rec_at(m, at)->next;
+    }
+    /* The one store that removes it: present before, gone after. */
+    smem__store_release_u32(link, smem__load_relaxed_u32(&r->next));
+    crash_point("evicted");
+    group_changed(m, k.group);
+    account(m, r, -1);
+    free_record(m, index1);
+    uint32_t count = smem__load_relaxed_u32(&m->hdr->count);
+    smem__store_relaxed_u32(&m->hdr->count, count > 0 ? count - 1 : 0);
+    count_up(counter);
+    return 0;
+}
+
+/*
+ * Writer lock held, before a new key goes in: 0 if the map has room or
+ * was given some (an expired entry reclaimed, or with SMEM_EVICT the
+ * CLOCK victim evicted, counted in *EVICTED), SMEM_EFULL, or 1 if the
+ * count or the records are damaged (then a repair is due).  The removal
+ * takes no version of its own: it is part of the change that needed it.
+ */
+static int make_room(smem_map *m, clock *c, int *evicted)
+{
+    uint32_t count = smem__load_relaxed_u32(&m->hdr->count);
+    if (count > m->max_entries)
         return 1; /* more entries than there is room for: scribbled */
-    if (!old && count == m->max_entries)
+    if (count < m->max_entries)
+        return 0;
+    if (may_have_expired(m, c)) {
+        uint32_t gone = smem__map_find_expired(m, clock_now(c));
+        if (gone)
+            return remove_chosen(m, gone, &m->hdr->expirations);
+    }
+    if (!m->evicting)
         return SMEM_EFULL;
+    uint32_t victim = smem__map_clock_victim(m);
+    int rc = victim ? remove_chosen(m, victim, &m->hdr->evictions) : 1;
+    *evicted += rc == 0;
+    return rc;
+}
+
+/* What a change writes: the value and when it expires. */
+typedef struct entry_out {
+    const void *val;
+    size_t len;
+    uint64_t expires; /* 0: never */
+} entry_out;
+
+/*
+ * Writer lock held, K located at (LINK, OLD): makes K hold E, as a new
+ * record that takes OLD's place or goes first in the chain.  SMEM_EFULL
+ * if K is new and the map full; 1 if the count or the free list is
+ * damaged (then a repair is due).
+ */
+static int put(smem_map *m, const lookup *k, uint32_t *link, uint32_t old, const entry_out *e,
+               clock *c, int *evicted)
+{
+    smem__mhdr *h = m->hdr;
+    if (!old) {
+        int rc = make_room(m, c, evicted);
+        if (rc != 0)
+            return rc;
+    }
     uint32_t fresh = alloc_record(m);
     if (!fresh)
         return 1;
@@ -234,22 +257,29 @@ static int put(smem_map *m, const lookup *k, uint32_t *link, uint32_t old, const
     uint64_t version = smem__load_relaxed_u64(&h->version) + 1;
     smem__rec *r = rec_at(m, fresh);
     smem__store_relaxed_u64(&r->version, version);
-    smem__store_relaxed_u32(&r->lens, k->klen << 24 | (uint32_t)len);
+    smem__store_relaxed_u32(&r->lens, k->klen << 24 | (uint32_t)e->len);
+    smem__store_relaxed_u64(&r->expires, e->expires);
+    smem__store_relaxed_u32(&r->used, 0);
     smem__copy_to_shared(rec_key(r), k->key, k->klen);
-    if (len > 0)
-        smem__copy_to_shared(rec_val(r), val, len);
+    if (e->len > 0)
+        smem__copy_to_shared(rec_val(r), e->val, e->len);
+    /* Read after make_room, which may have changed this very chain. */
     uint32_t next = old ? smem__load_relaxed_u32(&rec_at(m, old)->next) : smem__load_relaxed_u32(link);
     smem__store_relaxed_u32(&r->next, next);
+    account(m, r, 1);
     crash_point("written");
     /* The one link store: the record is whole before it is reachable. */
     smem__store_release_u32(link, fresh);
     crash_point("linked");
     group_changed(m, k->group);
     crash_point("bumped");
-    if (old)
+    if (old) {
+        account(m, rec_at(m, old), -1);
         free_record(m, old);
-    else
-        smem__store_relaxed_u32(&h->count, count + 1);
+    } else {
+        smem__store_relaxed_u32(&h->count, smem__load_relaxed_u32(&h->count) + 1);
+    }
+    count_up(&h->sets);
     crash_point("counted");
     announce(m, version);
     crash_point("announced");
@@ -263,12 +293,14 @@ static void unlink_record(smem_map *m, const lookup *k, uint32_t *link, uint32_t
     smem__store_release_u32(link, smem__load_relaxed_u32(&rec_at(m, old)->next));
     crash_point("unlinked");
     group_changed(m, k->group);
+    account(m, rec_at(m, old), -1);
     free_record(m, old);
     crash_point("freed");
     uint32_t count = smem__load_relaxed_u32(&h->count);
     if (count == 0 || count > m->max_entries) /* scribbled: the next change recounts */
         smem__store_relaxed_u32(&h->repair, 1);
     smem__store_relaxed_u32(&h->count, count > 0 ? count - 1 : 0);
+    count_up(&h->deletes);
     crash_point("uncounted");
     announce(m, smem__load_relaxed_u64(&h->version) + 1);
 }
@@ -316,11 +348,12 @@ static size_t format_counter(int64_t n, char *buf)
     return out;
 }
 
-/* Writer lock held: the counter's next value, as text in BUF. */
-static int next_counter(smem_map *m, uint32_t old, int64_t delta, int64_t *sum, char *buf,
-                        size_t *len)
+/* Writer lock held: the counter's next value, as text in BUF; an absent
+ * counter (OLD 0) starts from INIT. */
+static int next_counter(smem_map *m, uint32_t old, int64_t init, int64_t delta, int64_t *sum,
+                        char *buf, size_t *len)
 {
-    int64_t cur = 0;
+    int64_t cur = init;
     if (old) {
         smem__rec *r = rec_at(m, old);
         size_t n = smem__load_relaxed_u32(&r->lens) & VLEN_MASK;
@@ -342,80 +375,136 @@ static int next_counter(smem_map *m, uint32_t old, int64_t delta, int64_t *sum, 
 /* ------------------------------------------------------------------------ */
 /* The changes                                                              */
 
-enum how { HOW_SET, HOW_ADD, HOW_CAS, HOW_INCR, HOW_DEL };
+enum how { HOW_PUT, HOW_CAS, HOW_INCR, HOW_EXPIRE, HOW_DEL };
 
 typedef struct change {
     enum how how;
-    const void *val;
+    const void *val;  /* HOW_PUT, HOW_CAS */
     size_t len;
+    unsigned flags;   /* HOW_PUT: SMEM_PUT_* */
+    uint64_t ttl_ms;  /* HOW_PUT, HOW_EXPIRE; HOW_INCR: of a new counter */
     uint64_t version; /* HOW_CAS */
     int64_t delta;    /* HOW_INCR */
+    int64_t init;     /* HOW_INCR: a new counter's start */
     int64_t sum;      /* HOW_INCR: the result */
+    int evicted;      /* live entries evicted to make room */
+    clock clock;
 } change;
 
+/* When an entry written now with TTL_MS expires (0: never). */
+static uint64_t expiry_of(uint64_t ttl_ms, clock *c)
+{
+    return ttl_ms ? clock_now(c) + ttl_ms : 0;
+}
+
+/* Writer lock held: what C writes for K, whose live record is OLD (0 if
+ * absent or expired, whose expiry OLD_EXPIRES was), into *E; TEXT holds a
+ * counter's digits.  0, a code that ends the change, or 1 (damaged). */
+static int entry_of(smem_map *m, change *c, uint32_t old, uint64_t old_expires, char *text,
+                    entry_out *e)
+{
+    e->val = c->val;
+    e->len = c->len;
+    switch (c->how) {
+    case HOW_PUT:
+        if ((c->flags & SMEM_PUT_NX) && old)
+            return SMEM_EEXIST;
+        if ((c->flags & SMEM_PUT_XX) && !old)
+            return SMEM_ENOENT;
+        e->expires = old && (c->flags & SMEM_PUT_KEEPTTL) ? old_expires
+                                                           : expiry_of(c->ttl_ms, &c->clock);
+        return 0;
+    case HOW_CAS: {
+        uint64_t cur = old ? smem__load_relaxed_u64(&rec_at(m, old)->version) : 0;
+        e->expires = old ? old_expires : 0;
+        return cur == c->version ? 0 : SMEM_ECHANGED;
+    }
+    case HOW_EXPIRE: {
+        if (!old)
+            return SMEM_ENOENT;
+        smem__rec *r = rec_at(m, old);
+        e->val = rec_val(r); /* the same value, in a new record */
+        e->len = smem__load_relaxed_u32(&r->lens) & VLEN_MASK;
+        e->expires = expiry_of(c->ttl_ms, &c->clock);
+        return e->len <= m->max_value ? 0 : 1;
+    }
+    case HOW_INCR:
+        e->val = text;
+        e->expires = old ? old_expires : expiry_of(c->ttl_ms, &c->clock);
+        return next_counter(m, old, c->init, c->delta, &c->sum, text, &e->len);
+    case HOW_DEL:
+        break;
+    }
+    return SMEM_EINVAL;
+}
+
 /* Writer lock held: one attempt at C on K.  1 if the region was found
- * damaged (then the caller repairs and tries again). */
+ * damaged (then the caller repairs and tries again).  An expired record
+ * of K counts as absent, and a change that writes K reclaims it. */
 static int apply(smem_map *m, const lookup *k, change *c)
 {
     uint32_t *link, old;
     if (locate(m, k, &link, &old))
         return 1;
-    switch (c->how) {
-    case HOW_DEL:
-        if (!old)
+    uint64_t old_expires = old ? smem__load_relaxed_u64(&rec_at(m, old)->expires) : 0;
+    int stale = old && has_expired(old_expires, &c->clock);
+    uint32_t live = stale ? 0 : old;
+    if (c->how == HOW_DEL) {
+        if (!live)
             return SMEM_ENOENT;
         unlink_record(m, k, link, old);
         return 0;
-    case HOW_ADD:
-        if (old)
-            return SMEM_EEXIST;
-        break;
-    case HOW_CAS: {
-        uint64_t cur = old ? smem__load_relaxed_u64(&rec_at(m, old)->version) : 0;
-        if (cur != c->version)
-            return SMEM_ECHANGED;
-        break;
     }
-    case HOW_INCR:
-    case HOW_SET:
-        break;
-    }
-    if (c->how == HOW_INCR) {
-        char text[20];
-        size_t len;
-        int rc = next_counter(m, old, c->delta, &c->sum, text, &len);
-        if (rc < 0)
-            return rc;
-        return put(m, k, link, old, text, len);
-    }
-    return put(m, k, link, old, c->val, c->len);
+    char text[20];
+    entry_out e;
+    int rc = entry_of(m, c, live, old_expires, text, &e);
+    if (rc == 0)
+        rc = put(m, k, link, old, &e, &c->clock, &c->evicted);
+    if (rc == 0 && stale)
+        count_up(&m->hdr->expirations);
+    return rc;
 }
 
-static int write_key(smem_map *m, const char *key, change *c)
+/* The checks every change makes before it takes the lock. */
+static int check_change(smem_map *m, const change *c)
 {
     if (!m)
         return SMEM_EINVAL;
-    int klen = key_length(key);
-    if (klen < 0)
-        return klen;
-    if (c->how != HOW_DEL && c->how != HOW_INCR) {
+    if (c->how == HOW_PUT || c->how == HOW_CAS) {
         if (!c->val && c->len > 0)
+            return SMEM_EINVAL;
+        if (c->flags & ~(SMEM_PUT_NX | SMEM_PUT_XX | SMEM_PUT_KEEPTTL))
+            return SMEM_EINVAL;
+        if ((c->flags & SMEM_PUT_NX) && (c->flags & SMEM_PUT_XX))
             return SMEM_EINVAL;
         if (c->len > m->max_value)
             return SMEM_E2BIG;
     }
+    if (c->ttl_ms > SMEM_TTL_MAX_MS)
+        return SMEM_ERANGE;
     if (m->rdonly)
         return SMEM_EBADF;
     if (smem__region_shrunk(m->tail))
         return SMEM_EBADREGION;
+    return 0;
+}
+
+static int write_key(smem_map *m, const char *key, change *c)
+{
+    int rc = check_change(m, c);
+    if (rc < 0)
+        return rc;
+    int klen = key_length(key);
+    if (klen < 0)
+        return klen;
     lookup k;
     lookup_init(m, key, klen, &k);
-    int rc = smem__map_write_begin(m);
+    rc = smem__map_write_begin(m);
     if (rc < 0)
         return unless_lost(m, rc);
     rc = apply(m, &k, c);
     if (rc == 1) { /* damaged: repair, then once more */
-        rc = repair(m);
+        rc = smem__map_repair(m);
         if (rc == 0)
             rc = apply(m, &k, c);
         if (rc == 1)
@@ -427,19 +516,39 @@ static int write_key(smem_map *m, const char *key, change *c)
 
 int smem_map_set(smem_map *m, const char *key, const void *val, size_t len)
 {
-    change c = {.how = HOW_SET, .val = val, .len = len};
+    change c = {.how = HOW_PUT, .val = val, .len = len};
     return write_key(m, key, &c);
 }
 
 int smem_map_add(smem_map *m, const char *key, const void *val, size_t len)
 {
-    change c = {.how = HOW_ADD, .val = val, .len = len};
+    change c = {.how = HOW_PUT, .val = val, .len = len, .flags = SMEM_PUT_NX};
     return write_key(m, key, &c);
+}
+
+int smem_map_put(smem_map *m, const char *key, const void *val, size_t len, const smem_put *how,
+                 int *evicted)
+{
+    change c = {.how = HOW_PUT, .val = val, .len = len};
+    if (how) {
+        c.flags = how->flags;
+        c.ttl_ms = how->ttl_ms;
+    }
+    int rc = write_key(m, key, &c);
+    if (evicted)
+        *evicted = c.evicted;
+    return rc;
 }
 
 int smem_map_cas(smem_map *m, const char *key, uint64_t version, const void *val, size_t len)
 {
     change c = {.how = HOW_CAS, .val = val, .len = len, .version = version};
+    return write_key(m, key, &c);
+}
+
+int smem_map_expire(smem_map *m, const char *key, uint64_t ttl_ms)
+{
+    change c = {.how = HOW_EXPIRE, .ttl_ms = ttl_ms};
     return write_key(m, key, &c);
 }
 
@@ -449,11 +558,49 @@ int smem_map_del(smem_map *m, const char *key)
     return write_key(m, key, &c);
 }
 
-int smem_map_incr(smem_map *m, const char *key, int64_t delta, int64_t *result)
+int smem_map_incr_ex(smem_map *m, const char *key, int64_t delta, int64_t init,
+                     uint64_t init_ttl_ms, int64_t *result)
 {
-    change c = {.how = HOW_INCR, .delta = delta};
+    change c = {.how = HOW_INCR, .delta = delta, .init = init, .ttl_ms = init_ttl_ms};
     int rc = write_key(m, key, &c);
     if (rc == 0 && result)
         *result = c.sum;
     return rc;
+}
+
+int smem_map_incr(smem_map *m, const char *key, int64_t delta, int64_t *result)
+{
+    return smem_map_incr_ex(m, key, delta, 0, 0, result);
+}
+
+/* Writer lock held: empties every chain, then frees every record. */
+static void flush_all(smem_map *m)
+{
+    smem__mhdr *h = m->hdr;
+    uint32_t count = smem__load_relaxed_u32(&h->count);
+    for (uint64_t g = 0; g < m->g.ngroups; g++) {
+        for (int slot = 0; slot < GROUP_BUCKETS; slot++)
+            smem__store_release_u32(&m->groups[g].head[slot], 0);
+        crash_point("flushing");
+    }
+    /* Every group's seq moves before any record is freed (as in put). */
+    smem__map_free_all(m);
+    crash_point("flushed");
+    uint64_t deletes = smem__load_relaxed_u64(&h->deletes);
+    smem__store_relaxed_u64(&h->deletes, deletes + (count <= m->max_entries ? count : 0));
+    announce(m, smem__load_relaxed_u64(&h->version) + 1);
+}
+
+int smem_map_flush(smem_map *m)
+{
+    change c = {.how = HOW_DEL};
+    int rc = check_change(m, &c);
+    if (rc < 0)
+        return rc;
+    rc = smem__map_write_begin(m);
+    if (rc < 0)
+        return unless_lost(m, rc);
+    flush_all(m);
+    smem__map_write_end(m);
+    return unless_lost(m, 0);
 }

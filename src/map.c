@@ -52,11 +52,14 @@
  */
 #include "map-layout.h"
 
+#include <stddef.h>
+
 /* ------------------------------------------------------------------------ */
 /* Open and close                                                           */
 
 typedef struct figures {
     uint64_t max_entries, max_value, seed;
+    uint32_t policy;
 } figures;
 
 /* Runs before anyone else can see the map; the region is zero-filled:
@@ -69,6 +72,8 @@ static int init_map(void *data, size_t size, void *arg)
     h->max_entries = f->max_entries;
     h->max_value = f->max_value;
     h->seed = f->seed;
+    h->policy = f->policy;
+    h->next_expiry = NEVER;
     return 0;
 }
 
@@ -91,12 +96,13 @@ static int figures_fit(uint64_t max_entries, uint64_t max_value, uint64_t data_s
     return geometry_of(max_entries, max_value, g) == 0 && g->size == data_size;
 }
 
-_Static_assert(sizeof(smem__mhdr) <= SMEM__KIND_HDR_WORDS * 8, "inspection copies the header whole");
+/* Inspection copies the start of the header, up to the lock. */
+_Static_assert(offsetof(smem__mhdr, lock) <= SMEM__KIND_HDR_WORDS * 8, "the figures are copied");
 
 int smem__map_figures(const uint64_t *mhdr, smem_info *info)
 {
     smem__mhdr h;
-    memcpy(&h, mhdr, sizeof h);
+    memcpy(&h, mhdr, offsetof(smem__mhdr, lock));
     geometry g;
     if (!figures_fit(h.max_entries, h.max_value, info->size, &g))
         return SMEM_EBADREGION;
@@ -126,6 +132,12 @@ static int adopt_layout(void *handle, smem_region *r, smem__wlock **lock)
     m->max_entries = (size_t)entries;
     m->max_value = (size_t)value;
     m->seed = smem__load_relaxed_u64(&m->hdr->seed);
+    uint32_t policy = smem__load_relaxed_u32(&m->hdr->policy);
+    if (policy & ~MAP_EVICT)
+        return SMEM_EBADREGION;
+    if (m->evicting && !(policy & MAP_EVICT))
+        return SMEM_EMISMATCH; /* asked for an evicting map, and this one is not */
+    m->evicting = (policy & MAP_EVICT) != 0;
     m->groups = (smem__group *)((unsigned char *)m->hdr + MHDR_SIZE);
     m->recs = (unsigned char *)m->groups + m->g.ngroups * GROUP_SIZE;
     *lock = &m->hdr->lock;
@@ -142,6 +154,8 @@ int smem_map_open(const char *name, size_t max_entries, size_t max_value, const 
     int rc = smem__wlock_open_opts(opts, &o);
     if (rc < 0)
         return rc;
+    int evict = (o.flags & SMEM_EVICT) != 0;
+    o.flags &= ~(unsigned)SMEM_EVICT; /* the map's own: regions do not know it */
     if (max_entries == 0 && max_value != 0)
         return SMEM_EINVAL;
     geometry g = {0};
@@ -156,7 +170,8 @@ int smem_map_open(const char *name, size_t max_entries, size_t max_value, const 
     /* What the caller asked for, until adopt_layout. */
     m->max_entries = max_entries;
     m->max_value = max_value;
-    figures f = {max_entries, max_value, new_seed(m)};
+    m->evicting = evict;
+    figures f = {max_entries, max_value, new_seed(m), evict ? MAP_EVICT : 0};
     o.init = init_map;
     o.init_arg = &f;
     rc = smem__wlock_open(name, (size_t)g.size, SMEM_KIND_MAP, &o, adopt_layout, m);
@@ -188,10 +203,20 @@ int smem_map_named(const smem_map *m)
     return m ? smem_region_named(m->region) : SMEM_EINVAL;
 }
 
+/* Adds this handle's last gets to the map's totals (see count_get). */
+static void add_last_gets(smem_map *m)
+{
+    if (m->rdonly || smem__region_shrunk(m->tail))
+        return;
+    smem__fetch_add_relaxed_u64(&m->hdr->hits, smem__load_relaxed_u64(&m->hits) & 255);
+    smem__fetch_add_relaxed_u64(&m->hdr->misses, smem__load_relaxed_u64(&m->misses) & 255);
+}
+
 void smem_map_close(smem_map *m)
 {
     if (!m)
         return;
+    add_last_gets(m);
     smem_region_close(m->region); /* puts the beacon out with the descriptor */
     free(m);
 }

@@ -10,7 +10,9 @@
  *
  * Layout 2 added the tail, and moved the locks to a lock file beside the
  * region (os-posix.c): a library of layout 1 would neither see nor take
- * them, so it must not open these regions.
+ * them, so it must not open these regions.  Layout 3 gave map records an
+ * expiry and a recency mark, and the map header the cache's bookkeeping
+ * (map-layout.h): a library of layout 2 would misread every record.
  */
 #ifndef SMEM_REGION_H
 #define SMEM_REGION_H
@@ -21,7 +23,7 @@
 #include <stdint.h>
 
 #define SMEM__MAGIC UINT64_C(0x4e4745524d454d53) /* "SMEMREGN" on little-endian */
-#define SMEM__LAYOUT 2
+#define SMEM__LAYOUT 3
 #define SMEM__HDR_SIZE 128
 #define SMEM__TAIL_SIZE 8
 #define SMEM__TAIL_MAGIC UINT64_C(0x4c49415447455253) /* "SREGTAIL" on little-endian */
