@@ -18,6 +18,11 @@
 #   map_garbage  garbage in the map's bytes: errors, never a crash/hang
 #   map_progress readers of 1 MiB values are not starved by writers that
 #                never pause
+#   map_cache    the cache calls one at a time: put's flags, expiry, flush,
+#                walk, stats, full maps, CLOCK's order, waits that expire
+#   map_evict    caches between processes: expiry as another process sees
+#                it, hot keys kept while two processes insert, incr_ex from
+#                4 processes, statistics counted exactly
 
 smem_add_tests(map_
   api       60
@@ -27,6 +32,8 @@ smem_add_tests(map_
   wear      300
   garbage   300
   progress  120
+  cache     60
+  evict     240
 )
 
 # Times lookups on a fresh and a worn map and compares them: other tests
