@@ -7,7 +7,9 @@
  * lookup at a random key pays at least once); the same calls on 1,000 keys
  * that stay in the caches; the memory the map takes per entry; and, when
  * built with hiredis and a redis-server is installed, the same GET and SET
- * against a private Redis on the loopback interface, as a speed ratio.
+ * against a private Redis on the loopback interface, as a speed ratio;
+ * and the cost of the cache: get and set with SMEM_EVICT on and off, a put
+ * into a full evicting map, smem_map_stats.
  *
  * The key order is computed before anything is timed: a timed loop only
  * walks an array of key pointers.  Every repetition measures each figure
@@ -275,6 +277,112 @@ struct row {
 
 #define HOT_KEYS 1000
 
+/* ---- the cache ---------------------------------------------------------- */
+
+#define CACHE_LOAD 75000 /* 75% of MAX_ENTRIES, and the full evicting map's size */
+#define CACHE_POOL (3 * CACHE_LOAD)
+
+static smem_map *cache_map(const char *tag, size_t entries, unsigned flags, key_t16 *keys,
+                           int n, const unsigned char *val)
+{
+    char name[64];
+    snprintf(name, sizeof name, "bench-map-%s-%ld", tag, bench_pid());
+    smem_map *m;
+    int rc = smem_map_open(name, entries, MAX_VALUE, &(smem_opts){.flags = flags}, &m);
+    if (rc < 0)
+        bench_die("bench-map: smem_map_open (cache)", rc);
+    for (int i = 0; i < n; i++)
+        if ((rc = smem_map_set(m, keys[i], val, VAL_LEN)) < 0)
+            bench_die("bench-map: filling a cache map", rc);
+    return m;
+}
+
+/* ns per smem_map_put of a new key into a map that is full of live
+ * entries: each one evicts.  The keys cycle through a pool three times
+ * the map's size, so the one put was evicted long before it comes back. */
+static double time_full_put(smem_map *m, key_t16 *pool, int *next, int calls,
+                            const unsigned char *val)
+{
+    int bad = 0, evicted = 0, e;
+    int64_t t0 = bench_now_ns();
+    for (int i = 0; i < calls; i++) {
+        bad |= smem_map_put(m, pool[*next], val, VAL_LEN, NULL, &e);
+        evicted += e;
+        *next = *next + 1 < CACHE_POOL ? *next + 1 : 0;
+    }
+    double ns = (double)(bench_now_ns() - t0) / calls;
+    if (bad)
+        bench_die("bench-map: smem_map_put into a full map", bad);
+    if (evicted != calls) {
+        fprintf(stderr, "bench-map: %d of %d puts into a full map evicted\n", evicted, calls);
+        exit(1);
+    }
+    return ns;
+}
+
+static double time_stats(smem_map *m, int calls)
+{
+    struct smem_map_stats s;
+    int bad = 0;
+    int64_t t0 = bench_now_ns();
+    for (int i = 0; i < calls; i++) {
+        bad |= smem_map_stats(m, &s);
+        bench_clobber(&s);
+    }
+    double ns = (double)(bench_now_ns() - t0) / calls;
+    if (bad)
+        bench_die("bench-map: smem_map_stats", bad);
+    return ns;
+}
+
+/*
+ * The cost of the cache: get and set at 75% load on two maps of the same
+ * figures, created without and with SMEM_EVICT (whose gets mark what they
+ * read); a put into a full evicting map (an eviction each); smem_map_stats.
+ * KEYS holds at least CACHE_POOL keys; HIT and T have room for CALLS and
+ * 6 * REPS figures.
+ */
+static void cache_figures(int reps, int calls, key_t16 *keys, const char **hit, double *t,
+                          const unsigned char *val)
+{
+    smem_map *plain = cache_map("plain", MAX_ENTRIES, 0, keys, CACHE_LOAD, val);
+    smem_map *evict = cache_map("evict", MAX_ENTRIES, SMEM_EVICT, keys, CACHE_LOAD, val);
+    smem_map *full = cache_map("full", CACHE_LOAD, SMEM_EVICT, keys, CACHE_LOAD, val);
+    int next = CACHE_LOAD;
+    fill_order(hit, calls, keys, 0, CACHE_LOAD);
+    time_map_get(plain, hit, calls / 10, 0);
+    time_map_get(evict, hit, calls / 10, 0);
+    time_full_put(full, keys, &next, calls / 10, val);
+    double *g0 = t, *g1 = t + reps, *s0 = t + 2 * reps, *s1 = t + 3 * reps, *fp = t + 4 * reps,
+           *st = t + 5 * reps;
+    unsigned char v[VAL_LEN];
+    memcpy(v, val, sizeof v);
+    for (int r = 0; r < reps; r++) {
+        v[0] = (unsigned char)('a' + r % 26);
+        g0[r] = time_map_get(plain, hit, calls, 0);
+        g1[r] = time_map_get(evict, hit, calls, 0);
+        s0[r] = time_map_set(plain, hit, calls, v);
+        s1[r] = time_map_set(evict, hit, calls, v);
+        fp[r] = time_full_put(full, keys, &next, calls, v);
+        st[r] = time_stats(evict, calls);
+    }
+    double get0 = bench_median(g0, reps), get1 = bench_median(g1, reps);
+    double set0 = bench_median(s0, reps), set1 = bench_median(s1, reps);
+    double put_full = bench_median(fp, reps), stats = bench_median(st, reps);
+    printf("\ncache, at 75%% load (%d of %d entries), keys in random order:\n"
+           "  without SMEM_EVICT: get %5.1f ns, set %5.1f ns\n"
+           "  with SMEM_EVICT:    get %5.1f ns, set %5.1f ns   get evict/plain %.2fx "
+           "(goal <= 1.2x)\n"
+           "  put of a new key into a full evicting map (%d entries, one eviction each):\n"
+           "                      %5.1f ns   full put / set with room %.2fx (goal <= 2x)\n"
+           "  smem_map_stats:     %5.1f ns (nothing expired: no walk)\n",
+           CACHE_LOAD, MAX_ENTRIES, get0, set0, get1, set1, get1 / get0, CACHE_LOAD, put_full,
+           put_full / set1, stats);
+    smem_map_close(plain);
+    smem_map_close(evict);
+    smem_map_close(full);
+}
+
 int main(int argc, char **argv)
 {
     int reps = argc > 1 ? atoi(argv[1]) : 11;
@@ -317,13 +425,14 @@ int main(int argc, char **argv)
         bench_die("bench-map: smem_value_set", rc);
 
     /* All keys and all orders, before anything is timed. */
-    key_t16 *keys = malloc(sizeof(key_t16) * (MAX_ENTRIES + MISS_KEYS));
+    _Static_assert(CACHE_POOL >= MAX_ENTRIES + MISS_KEYS, "one key array for all");
+    key_t16 *keys = malloc(sizeof(key_t16) * CACHE_POOL);
     const char **hit = malloc(sizeof(char *) * (size_t)calls);
     const char **miss = malloc(sizeof(char *) * (size_t)calls);
     double *t = malloc(sizeof(double) * (size_t)reps * 7);
     if (!keys || !hit || !miss || !t)
         bench_die("bench-map: malloc", SMEM_ENOMEM);
-    for (int i = 0; i < MAX_ENTRIES + MISS_KEYS; i++)
+    for (int i = 0; i < CACHE_POOL; i++)
         make_key(keys[i], (uint64_t)i);
     double *t_val = t, *t_get = t + reps, *t_miss = t + 2 * reps, *t_set = t + 3 * reps,
            *t_mem = t + 4 * reps, *t_rget = t + 5 * reps, *t_rset = t + 6 * reps;
@@ -414,6 +523,8 @@ int main(int argc, char **argv)
     printf("\n  the same map, %d of its keys in random order (they stay in the caches):\n"
            "  get %.1f ns, set %.1f ns, value_get %.1f ns; get/value %.2fx, set/value %.2fx\n",
            HOT_KEYS, hot_get, hot_set, hot_val, hot_get / hot_val, hot_set / hot_val);
+
+    cache_figures(reps, calls, keys, hit, t, val);
 
     /* The goals are set at 75% load. */
     const struct row *g = &rows[1];

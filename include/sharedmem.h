@@ -470,7 +470,10 @@ SMEM_API int smem_map_flush(smem_map *m);
  * handle in its own memory and added to the map's totals every 256 gets and
  * at close, so that no get writes a shared line: the totals lack fewer than
  * 256 gets of each other handle still open (and of each process killed),
- * and include this handle's own.  A forked child that goes on using a handle
+ * and include this handle's own.  A handle counts with a plain load and
+ * store, not an atomic add (which would cost more than a cached get):
+ * threads that get through one handle at the same instant may lose a
+ * count; a handle per thread counts exactly.  A forked child that goes on using a handle
  * may count its parent's last (fewer than 256) gets again.  A read-only
  * handle cannot add to the totals: its gets show in its own stats only.
  */

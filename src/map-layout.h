@@ -122,6 +122,7 @@ struct smem_map {
     const uint64_t *lit; /* the beacon word (smem__wlock_writer_id) */
     int rdonly;      /* opened SMEM_RDONLY */
     int evicting;    /* created with SMEM_EVICT (mhdr.policy, checked at open) */
+    int marks;       /* gets mark what they find (evicting, and writable) */
     /* This handle's gets; every 256th adds 256 to the map's totals
      * (count_get), and close adds the rest. */
     uint64_t hits, misses;

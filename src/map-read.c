@@ -129,15 +129,19 @@ static int read_attempt(smem_map *m, void *arg)
     return read_chain(m, r->k, r->buf, r->bufsize, &r->f);
 }
 
-static int read_key(smem_map *m, const lookup *k, void *buf, size_t bufsize, found *f)
+/* read_key after a first attempt lost the race. */
+static int read_key_again(smem_map *m, const lookup *k, void *buf, size_t bufsize, found *f)
 {
-    int rc = read_chain(m, k, buf, bufsize, f); /* almost always enough */
-    if (rc != READ_RETRY)
-        return rc;
     key_read r = {k, buf, bufsize, {0, 0, 0, 0, NULL}};
-    rc = read_consistent(m, read_attempt, &r);
+    int rc = read_consistent(m, read_attempt, &r);
     *f = r.f;
     return rc;
+}
+
+static inline int read_key(smem_map *m, const lookup *k, void *buf, size_t bufsize, found *f)
+{
+    int rc = read_chain(m, k, buf, bufsize, f); /* almost always enough */
+    return rc != READ_RETRY ? rc : read_key_again(m, k, buf, bufsize, f);
 }
 
 int smem__map_current_version(smem_map *m, const lookup *k, uint64_t *version,
@@ -157,15 +161,19 @@ int smem__map_current_version(smem_map *m, const lookup *k, uint64_t *version,
     return rc;
 }
 
-/* Counts a get in the handle (see smem_map_stats): an atomic add on the
- * handle's own memory, and one on the map's totals every 256th time.
- * Relaxed: the totals order nothing. */
-static void count_get(smem_map *m, int hit)
+/* Counts a get in the handle (see smem_map_stats), and every 256th in the
+ * map's totals.  A load and a store, not an atomic add: a locked add
+ * would cost more than the rest of a cached get and keep the next get's
+ * cache misses from overlapping this one's; two threads that share a
+ * handle may therefore lose a count now and then.  Relaxed: the totals
+ * order nothing. */
+static inline void count_get(smem_map *m, int hit)
 {
     uint64_t *mine = hit ? &m->hits : &m->misses;
-    uint64_t *total = hit ? &m->hdr->hits : &m->hdr->misses;
-    if (((smem__fetch_add_relaxed_u64(mine, 1) + 1) & 255) == 0 && !m->rdonly)
-        smem__fetch_add_relaxed_u64(total, 256);
+    uint64_t n = smem__load_relaxed_u64(mine) + 1;
+    smem__store_relaxed_u64(mine, n);
+    if ((n & 255) == 0 && !m->rdonly)
+        smem__fetch_add_relaxed_u64(hit ? &m->hdr->hits : &m->hdr->misses, 256);
 }
 
 /* Marks a record that a get found in an evicting map as used, for CLOCK
@@ -173,14 +181,14 @@ static void count_get(smem_map *m, int hit)
  * hot entry do not write its line.  The record may have been reused since
  * the read: then a new entry gets a mark it did not earn, which costs it
  * nothing but a later eviction. */
-static void mark_used(smem_map *m, smem__rec *r)
+static inline void mark_used(smem_map *m, smem__rec *r)
 {
-    if (m->evicting && !m->rdonly && smem__load_relaxed_u32(&r->used) == 0)
+    if (m->marks && smem__load_relaxed_u32(&r->used) == 0)
         smem__store_relaxed_u32(&r->used, 1);
 }
 
 /* get and get_stale: with STALE NULL, an expired entry is absent. */
-static int get_entry(smem_map *m, const char *key, void *buf, size_t bufsize, size_t *len,
+static inline int get_entry(smem_map *m, const char *key, void *buf, size_t bufsize, size_t *len,
                      uint64_t *version, int *stale)
 {
     if (len)

@@ -138,6 +138,7 @@ static int adopt_layout(void *handle, smem_region *r, smem__wlock **lock)
     if (m->evicting && !(policy & MAP_EVICT))
         return SMEM_EMISMATCH; /* asked for an evicting map, and this one is not */
     m->evicting = (policy & MAP_EVICT) != 0;
+    m->marks = m->evicting && !m->rdonly;
     m->groups = (smem__group *)((unsigned char *)m->hdr + MHDR_SIZE);
     m->recs = (unsigned char *)m->groups + m->g.ngroups * GROUP_SIZE;
     *lock = &m->hdr->lock;
