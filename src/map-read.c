@@ -1,5 +1,7 @@
 /*
- * Reading a map: get, version, count and foreach, without any lock.
+ * Reading a map without any lock: get, get_stale, ttl, version, count,
+ * walk, foreach and stats; the counting of gets and the recency marks of
+ * evicting maps.
  *
  * What keeps a read safe, all in this file: a reader reads its group's
  * seq, walks the chain, copies what it found, and reads the seq again

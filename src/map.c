@@ -5,13 +5,16 @@
  *
  * Layout of the region's data (all offsets from smem_region_data):
  *
- *     0  smem__mhdr    the fixed figures, versions, counters, writer lock
- *   128  groups        ngroups cache lines: a seq word and 15 bucket heads
+ *     0  smem__mhdr    the fixed figures, versions, counters, writer lock,
+ *                      then the cache's bookkeeping and statistics
+ *   256  groups        ngroups cache lines: a seq word and 15 bucket heads
  *   ...  records       max_entries + 1 records: version, next, lengths,
- *                      64 key bytes, max_value value bytes (rounded to 8)
+ *                      expiry, recency mark (32 bytes), 64 key bytes,
+ *                      max_value value bytes (rounded to 8)
  *
  * A bucket is a chain of records linked by index (index + 1; 0 ends it).
- * Records are never changed while linked: a write fills a free record
+ * Records are never changed while linked (but for the recency mark, no
+ * part of an entry, which readers of evicting maps set): a write fills a free record
  * (copy on write), then links it in with one store, which either inserts
  * it at its bucket's head or puts it in the place of the record holding
  * the same key; a delete unlinks with one store.  After its one link
@@ -39,16 +42,28 @@
  * gives SMEM_EBADREGION (readers) or is repaired (writers), never an access
  * outside the region.
  *
+ * Caches.  A record may carry an expiry (ms of the host's monotonic
+ * clock; 0: never).  Readers treat an expired record as absent, and
+ * nothing sweeps: a writer reclaims one when it writes that key or needs
+ * room for a new key in a full map (expired entries first, then, in maps
+ * created with SMEM_EVICT, the entry CLOCK picks: map-evict.c).  Removing
+ * either is one unlink store, like a delete.  Statistics are counted by
+ * writers in the header and by each handle for its gets (map-read.c).
+ *
  * Where things are:
  *
- *   map-layout.h  the structures above, the handle, record access, key
- *                 hashing and the bucket of a key
- *   map-read.c    get, version, count, foreach: the lock-free read path
- *                 (read_chain walks a chain) and its ordering argument
- *   map-write.c   set, add, cas, del, incr: the copy-on-write changes
- *                 under the writer lock, and repair after a dead writer
- *   map-wait.c    smem_map_wait
- *   map.c         this overview; open, close and the map's figures
+ *   map-layout.h   the structures above, the handle, record access, key
+ *                  hashing, the bucket of a key, the clock of expiries
+ *   map-read.c     get, get_stale, ttl, version, count, walk, foreach,
+ *                  stats: the lock-free read path (read_chain walks a
+ *                  chain) and its ordering argument
+ *   map-write.c    set, add, put, cas, incr, expire, del, flush: the
+ *                  copy-on-write changes under the writer lock, and
+ *                  making room in a full map
+ *   map-evict.c    choosing what goes: an expired record, or CLOCK's
+ *   map-rebuild.c  repair after a dead writer; the free list after flush
+ *   map-wait.c     smem_map_wait
+ *   map.c          this overview; open, close and the map's figures
  */
 #include "map-layout.h"
 
