@@ -14,12 +14,12 @@
  *
  * A bucket is a chain of records linked by index (index + 1; 0 ends it).
  * Records are never changed while linked (but for the recency mark, no
- * part of an entry, which readers of evicting maps set): a write fills a free record
- * (copy on write), then links it in with one store, which either inserts
- * it at its bucket's head or puts it in the place of the record holding
- * the same key; a delete unlinks with one store.  After its one link
- * store, the writer adds 1 to the seq of the bucket's group, and only then
- * does a record it unlinked go back on the free list.
+ * part of an entry, which readers of evicting maps set): a write fills a
+ * free record (copy on write), then links it in with one store, which
+ * either inserts it at its bucket's head or puts it in the place of the
+ * record holding the same key; a delete unlinks with one store.  After
+ * its one link store, the writer adds 1 to the seq of the bucket's group,
+ * and only then does a record it unlinked go back on the free list.
  *
  * A reader reads its group's seq, walks the chain, copies what it found,
  * and reads the seq again.  If it did not change, the reader saw at most
