@@ -388,8 +388,8 @@ SMEM_API int smem_map_foreach(smem_map *m,
                               void *arg);
 
 /* The number of live entries (present and not expired), or a negative
- * code.  One load, unless an entry with a time to live may have expired
- * since a writer last reclaimed one: then a walk of the map. */
+ * code.  One load, unless an entry may have expired and not been
+ * reclaimed yet (see "Maps as caches" below): then a walk of the map. */
 SMEM_API int smem_map_count(smem_map *m);
 
 /* ------------------------------------------------------------------------ */
@@ -401,9 +401,12 @@ SMEM_API int smem_map_count(smem_map *m);
  * performance counter on Windows: both count from boot), in milliseconds.
  * An expired entry is absent at once for get, foreach, count, wait and
  * every change, with no thread sweeping; its record stays where it is, and
- * smem_map_get_stale still finds it, until a writer needs the room (a new
- * key in a full map) or writes that key.  Expiring is not a change: it
- * takes no version.  smem_map_wait on a key wakes when the key expires;
+ * smem_map_get_stale still finds it, until a writer reclaims it: a write
+ * of that key, a new key in a full map (which reclaims an expired entry
+ * before anything else), or the sweep of every change, which looks at the
+ * next 4 records and reclaims up to 2 expired entries while any may have
+ * expired.  Expiring, and reclaiming, is not a change: it takes no
+ * version.  smem_map_wait on a key wakes when the key expires;
  * a wait on the whole map wakes only when a writer changes the map.
  *
  * Eviction (SMEM_EVICT at creation): a new key in a full map first
@@ -431,7 +434,8 @@ typedef struct smem_put {
  * smem_map_set with options (HOW NULL: those of smem_map_set, which gives
  * an entry no expiry).  *EVICTED (EVICTED may be NULL) is set to the
  * number of live, unexpired entries evicted to make room: 0, or 1 in an
- * evicting map that was full of live entries.  NX and XX together, or an
+ * evicting map that was full of live entries (even if the put then found
+ * the map damaged and failed: the eviction happened).  NX and XX together, or an
  * unknown flag, are SMEM_EINVAL.  An evicted entry is either fully present
  * or fully gone, even if the writer is killed in the middle.
  */
@@ -463,9 +467,11 @@ SMEM_API int smem_map_incr_ex(smem_map *m, const char *key, int64_t delta, int64
 SMEM_API int smem_map_flush(smem_map *m);
 
 /*
- * Statistics.  Writers count sets (set, add, cas, incr, put), deletes
- * (del; flush counts each entry it removes), evictions (live entries
- * evicted) and expirations (expired entries reclaimed) in the map, exactly.
+ * Statistics.  Writers count sets (set, add, cas, incr, put; not expire),
+ * deletes (del; flush counts each entry it removes), evictions (live
+ * entries evicted) and expirations (expired entries reclaimed) in the map,
+ * exactly, but for the change of a writer killed in its middle, which may
+ * go uncounted.
  * Gets (get and get_stale; a stale find is a miss) are counted by each
  * handle in its own memory and added to the map's totals every 256 gets and
  * at close, so that no get writes a shared line: the totals lack fewer than

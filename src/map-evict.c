@@ -1,7 +1,8 @@
 /*
- * Choosing what goes when a full map needs room, writer lock held: an
- * expired entry if there is one, else (SMEM_EVICT) the entry CLOCK picks.
- * map-write.c unlinks what is chosen here; nothing here changes a chain.
+ * Choosing what goes, writer lock held: when a full map needs room, an
+ * expired entry if there is one, else (SMEM_EVICT) the entry CLOCK picks;
+ * and, a few records per change, expired entries to reclaim.  map-write.c
+ * unlinks what is chosen here; nothing here changes a chain.
  *
  * Why CLOCK: it approximates least-recently-used with one word per record
  * that a reader sets only when it is clear, so a hot entry costs its
@@ -14,10 +15,17 @@
  * read at least once per turn of the hand, and a turn takes one eviction
  * for every entry that was not read during it.
  *
- * Finding an expired entry is a second sweep, with its own position, that
- * runs only when the header's bound on the soonest expiry says that one
- * may exist.  A sweep that finds none has looked at every record, so it
- * makes the bound exact, and no sweep runs again before that time.
+ * Expired entries are found by a second hand, the sweep, which also keeps
+ * the header's bound on the soonest expiry honest.  It goes round the
+ * records in turns: the soonest expiry it sees in a turn (and that of
+ * every record linked meanwhile, see account in map-write.c) becomes the
+ * bound when the turn ends.  A full map that needs room sweeps a whole
+ * turn's worth of records, from wherever the sweep is, so that it never
+ * evicts a live entry while an expired one is left (and then the bound is
+ * exact); every other change sweeps a few records, so that expired
+ * entries are reclaimed and the bound rises even in a map that never
+ * fills.  Both run only while the bound says that something may have
+ * expired.
  */
 #include "map-layout.h"
 
@@ -34,22 +42,54 @@ static uint64_t position(const smem_map *m, const uint32_t *word)
     return i < m->g.records ? i : 0;
 }
 
-uint32_t smem__map_find_expired(smem_map *m, uint64_t now)
+/* Where the sweep's turn stands: records left to visit, and the soonest
+ * expiry seen in it. */
+typedef struct turn {
+    uint64_t left, least;
+} turn;
+
+/* One record visited by the sweep; a turn that ends sets the bound. */
+static void sweep_visit(smem_map *m, turn *t, uint64_t expires)
 {
-    uint64_t i = position(m, &m->hdr->reap), soonest = NEVER;
-    for (uint64_t steps = 0; steps < m->g.records; steps++, i = next_index(m, i)) {
-        smem__rec *r = rec_at(m, (uint32_t)(i + 1));
-        uint64_t expires = smem__load_relaxed_u64(&r->expires);
-        if (smem__load_relaxed_u64(&r->version) == 0 || expires == 0)
-            continue; /* free, or never expires */
-        if (now >= expires) {
-            smem__store_relaxed_u32(&m->hdr->reap, (uint32_t)next_index(m, i));
-            return (uint32_t)(i + 1);
-        }
-        soonest = expires < soonest ? expires : soonest;
+    if (expires != 0 && expires < t->least)
+        t->least = expires;
+    if (--t->left == 0) {
+        smem__store_relaxed_u64(&m->hdr->next_expiry, t->least);
+        t->left = m->g.records;
+        t->least = NEVER;
     }
-    smem__store_relaxed_u64(&m->hdr->next_expiry, soonest);
-    return 0;
+}
+
+uint32_t smem__map_sweep(smem_map *m, uint64_t now, uint64_t budget)
+{
+    smem__mhdr *h = m->hdr;
+    uint64_t i = position(m, &h->reap), circle = NEVER;
+    turn t = {smem__load_relaxed_u32(&h->sweep_left), smem__load_relaxed_u64(&h->sweep_min)};
+    if (t.left == 0 || t.left > m->g.records)
+        t = (turn){m->g.records, NEVER}; /* a fresh map, or scribbled: start a turn */
+    uint32_t found = 0;
+    for (uint64_t steps = 0; steps < budget && !found; steps++, i = next_index(m, i)) {
+        smem__rec *r = rec_at(m, (uint32_t)(i + 1));
+        uint64_t expires = 0;
+        if (smem__load_relaxed_u64(&r->version) != 0) /* else free */
+            expires = smem__load_relaxed_u64(&r->expires);
+        if (expires != 0 && now >= expires) {
+            found = (uint32_t)(i + 1); /* the caller removes it: no bound from it */
+            expires = 0;
+        }
+        circle = expires != 0 && expires < circle ? expires : circle;
+        sweep_visit(m, &t, expires);
+    }
+    if (!found && budget >= m->g.records) {
+        /* Every record was seen just now and none has expired: the bound
+         * is exact, and a new turn starts here. */
+        smem__store_relaxed_u64(&h->next_expiry, circle);
+        t = (turn){m->g.records, NEVER};
+    }
+    smem__store_relaxed_u32(&h->reap, (uint32_t)i);
+    smem__store_relaxed_u32(&h->sweep_left, (uint32_t)t.left);
+    smem__store_relaxed_u64(&h->sweep_min, t.least);
+    return found;
 }
 
 uint32_t smem__map_clock_victim(smem_map *m)

@@ -48,15 +48,18 @@ typedef struct smem__mhdr {
     uint32_t policy;      /* 56: MAP_EVICT or 0, fixed at creation */
     uint8_t pad0[4];
     smem__wlock lock;     /* 64: the writer lock */
-    uint8_t pad1[40];
-    /* The cache's bookkeeping, changed by writers under the lock. */
+    /* The cache's positions, changed by writers under the lock. */
+    uint32_t expiring;    /* 88: linked records with an expiry */
+    uint32_t hand;        /* 92: the record (index) eviction looks at next */
+    uint32_t reap;        /* 96: the record (index) the sweep for expired ones looks at next */
+    uint32_t sweep_left;  /* 100: records the sweep has yet to visit in this turn */
+    uint8_t pad1[24];
+    /* The cache's figures, changed by writers under the lock. */
     uint64_t bytes;       /* 128: key and value bytes of the linked records */
     uint64_t next_expiry; /* 136: no linked record expires before this (a bound; NEVER) */
-    uint32_t expiring;    /* 144: linked records with an expiry */
-    uint32_t hand;        /* 148: the record (index) eviction looks at next */
-    uint32_t reap;        /* 152: the record (index) the search for expired ones looks at next */
-    uint8_t pad2[4];
-    uint64_t sets, deletes, evictions, expirations; /* 160 */
+    uint64_t sweep_min;   /* 144: the soonest expiry the sweep saw in this turn */
+    uint64_t sets, deletes, evictions, expirations; /* 152 */
+    uint8_t pad2[8];
     /* Gets, added in batches by each handle (smem_map_stats). */
     uint64_t hits, misses; /* 192 */
     uint8_t pad3[48];
@@ -320,10 +323,11 @@ int smem__map_current_version(smem_map *m, const lookup *k, uint64_t *version,
 int smem__map_repair(smem_map *m);
 void smem__map_free_all(smem_map *m);
 
-/* map-evict.c, writer lock held: the record (index + 1) of an expired
- * entry, or 0 if none (then mhdr.next_expiry is made exact); the record
- * CLOCK evicts, or 0 if no record is in use. */
-uint32_t smem__map_find_expired(smem_map *m, uint64_t now);
+/* map-evict.c, writer lock held: the sweep goes on for up to BUDGET
+ * records and gives the first expired one (index + 1), or 0; with BUDGET
+ * the record count, 0 means that none is expired.  The record CLOCK
+ * evicts, or 0 if no record is in use. */
+uint32_t smem__map_sweep(smem_map *m, uint64_t now, uint64_t budget);
 uint32_t smem__map_clock_victim(smem_map *m);
 
 #endif

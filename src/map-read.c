@@ -349,8 +349,8 @@ static int copy_group(smem_map *m, void *arg)
 
 /* Calls FN for each entry that a walk of the map finds (the expired ones
  * too if STALE), with a private copy (its value only if VALUES). */
-static int walk(smem_map *m, int values, int stale, int (*fn)(const entry_copy *e, void *arg),
-                void *arg)
+static int walk(smem_map *m, int values, int stale,
+                int (*fn)(const entry_copy *e, clock *c, void *arg), void *arg)
 {
     group_copy gc = {.values = values};
     gc.stride = (size_t)ALIGN8(VAL_OFFSET + (values ? m->max_value : 0));
@@ -364,7 +364,7 @@ static int walk(smem_map *m, int values, int stale, int (*fn)(const entry_copy *
             if (!stale && has_expired(e->expires, &c))
                 continue;
             visited += visited < INT32_MAX;
-            if (fn(e, arg))
+            if (fn(e, &c, arg))
                 rc = 1;
         }
     }
@@ -376,15 +376,15 @@ static int walk(smem_map *m, int values, int stale, int (*fn)(const entry_copy *
 typedef struct walker {
     int (*fn)(const smem_map_entry *e, void *arg);
     void *arg;
-    clock clock;
 } walker;
 
-static int visit_entry(const entry_copy *e, void *arg)
+/* C is the clock the walk decided expiry by. */
+static int visit_entry(const entry_copy *e, clock *c, void *arg)
 {
     walker *w = arg;
     smem_map_entry out = {e->key, (const unsigned char *)e + VAL_OFFSET, e->len, e->version, -1};
     if (e->expires != 0) {
-        uint64_t now = clock_now(&w->clock);
+        uint64_t now = clock_now(c);
         out.ms_left = now >= e->expires ? 0 : (int64_t)(e->expires - now);
     }
     return w->fn(&out, w->arg);
@@ -395,7 +395,7 @@ int smem_map_walk(smem_map *m, unsigned flags, int (*fn)(const smem_map_entry *e
 {
     if (!m || !fn || (flags & ~SMEM_WALK_STALE))
         return SMEM_EINVAL;
-    walker w = {fn, arg, {0}};
+    walker w = {fn, arg};
     return walk(m, 1, (flags & SMEM_WALK_STALE) != 0, visit_entry, &w);
 }
 
@@ -426,13 +426,12 @@ int smem_map_foreach(smem_map *m,
 
 typedef struct census {
     uint64_t live, stale;
-    clock clock;
 } census;
 
-static int count_entry(const entry_copy *e, void *arg)
+static int count_entry(const entry_copy *e, clock *c, void *arg)
 {
     census *n = arg;
-    if (has_expired(e->expires, &n->clock))
+    if (has_expired(e->expires, c))
         n->stale++;
     else
         n->live++;
@@ -444,7 +443,8 @@ static int count_entry(const entry_copy *e, void *arg)
 static int take_census(smem_map *m, census *n)
 {
     n->live = n->stale = 0;
-    if (!may_have_expired(m, &n->clock)) {
+    clock c = {0};
+    if (!may_have_expired(m, &c)) {
         uint32_t count = smem__load_relaxed_u32(&m->hdr->count);
         n->live = count;
         return unless_lost(m, count <= m->max_entries ? 0 : SMEM_EBADREGION);
@@ -457,7 +457,7 @@ int smem_map_count(smem_map *m)
 {
     if (!m)
         return SMEM_EINVAL;
-    census n = {0, 0, {0}};
+    census n = {0, 0};
     int rc = take_census(m, &n);
     return rc < 0 ? rc : (int)n.live;
 }
@@ -476,7 +476,7 @@ int smem_map_stats(smem_map *m, struct smem_map_stats *out)
     if (!m || !out)
         return SMEM_EINVAL;
     const smem__mhdr *h = m->hdr;
-    census n = {0, 0, {0}};
+    census n = {0, 0};
     int rc = take_census(m, &n);
     if (rc < 0)
         return rc;

@@ -97,6 +97,7 @@ static void store_tally(smem_map *m, const tally *t)
     smem__store_relaxed_u64(&h->bytes, t->bytes);
     smem__store_relaxed_u32(&h->expiring, (uint32_t)t->expiring);
     smem__store_relaxed_u64(&h->next_expiry, t->next_expiry);
+    smem__store_relaxed_u32(&h->sweep_left, 0); /* the sweep starts a new turn */
     smem__store_release_u64(&h->version, t->version);
 }
 

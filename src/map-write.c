@@ -152,9 +152,12 @@ static void account(smem_map *m, smem__rec *r, int sign)
             return;
         smem__store_relaxed_u32(&h->expiring, expiring + 1);
         /* Before the link store: readers must never see the record linked
-         * and a bound that says nothing expires before it does. */
+         * and a bound that says nothing expires before it does.  The
+         * sweep's turn must count it too (map-evict.c). */
         if (expires < smem__load_relaxed_u64(&h->next_expiry))
             smem__store_relaxed_u64(&h->next_expiry, expires);
+        if (expires < smem__load_relaxed_u64(&h->sweep_min))
+            smem__store_relaxed_u64(&h->sweep_min, expires);
     } else {
         smem__store_relaxed_u64(&h->bytes, bytes >= size ? bytes - size : 0);
         if (expires != 0 && expiring > 0)
@@ -201,6 +204,27 @@ static int remove_chosen(smem_map *m, uint32_t index1, uint64_t *counter)
     return 0;
 }
 
+/* How many records every change sweeps while something may have expired,
+ * and how many expired entries it reclaims at most (a little work per
+ * change, as nginx's shared dictionaries reclaim two per set). */
+#define SWEEP_STEP 4
+#define REAP_MAX 2
+
+/* Writer lock held, at the start of every change: reclaims expired
+ * entries the sweep finds in the next few records.  Like the removal in
+ * make_room, it takes no version.  1 if damaged (then a repair is due). */
+static int reap_some(smem_map *m, clock *c)
+{
+    for (int reaped = 0; reaped < REAP_MAX && may_have_expired(m, c); reaped++) {
+        uint32_t gone = smem__map_sweep(m, clock_now(c), SWEEP_STEP);
+        if (!gone)
+            return 0;
+        if (remove_chosen(m, gone, &m->hdr->expirations))
+            return 1;
+    }
+    return 0;
+}
+
 /*
  * Writer lock held, before a new key goes in: 0 if the map has room or
  * was given some (an expired entry reclaimed, or with SMEM_EVICT the
@@ -216,7 +240,7 @@ static int make_room(smem_map *m, clock *c, int *evicted)
     if (count < m->max_entries)
         return 0;
     if (may_have_expired(m, c)) {
-        uint32_t gone = smem__map_find_expired(m, clock_now(c));
+        uint32_t gone = smem__map_sweep(m, clock_now(c), m->g.records);
         if (gone)
             return remove_chosen(m, gone, &m->hdr->expirations);
     }
@@ -233,6 +257,7 @@ typedef struct entry_out {
     const void *val;
     size_t len;
     uint64_t expires; /* 0: never */
+    int is_set;       /* counted in the sets (not an expire) */
 } entry_out;
 
 /*
@@ -279,7 +304,8 @@ static int put(smem_map *m, const lookup *k, uint32_t *link, uint32_t old, const
     } else {
         smem__store_relaxed_u32(&h->count, smem__load_relaxed_u32(&h->count) + 1);
     }
-    count_up(&h->sets);
+    if (e->is_set)
+        count_up(&h->sets);
     crash_point("counted");
     announce(m, version);
     crash_point("announced");
@@ -405,6 +431,7 @@ static int entry_of(smem_map *m, change *c, uint32_t old, uint64_t old_expires, 
 {
     e->val = c->val;
     e->len = c->len;
+    e->is_set = c->how != HOW_EXPIRE;
     switch (c->how) {
     case HOW_PUT:
         if ((c->flags & SMEM_PUT_NX) && old)
@@ -444,7 +471,7 @@ static int entry_of(smem_map *m, change *c, uint32_t old, uint64_t old_expires, 
 static int apply(smem_map *m, const lookup *k, change *c)
 {
     uint32_t *link, old;
-    if (locate(m, k, &link, &old))
+    if (reap_some(m, &c->clock) || locate(m, k, &link, &old))
         return 1;
     uint64_t old_expires = old ? smem__load_relaxed_u64(&rec_at(m, old)->expires) : 0;
     int stale = old && has_expired(old_expires, &c->clock);

@@ -171,10 +171,10 @@ static void test_expire_ttl(void)
     expect_val(m, "k", "v");
     CHECK_OK(smem_map_expire(m, "k", 30));
     th_sleep_ms(80);
+    /* No writer since it expired: absent for every read, but there. */
     CHECK_ERR(smem_map_ttl(m, "k", &left), SMEM_ENOENT);
-    CHECK_ERR(smem_map_expire(m, "k", 1000), SMEM_ENOENT); /* expired is absent */
     CHECK_ERR(smem_map_get(m, "k", b, sizeof b, &len, NULL), SMEM_ENOENT);
-    CHECK_ERR(smem_map_del(m, "k"), SMEM_ENOENT);
+    CHECK_EQ_INT(smem_map_count(m), 0);
     int stale = -1;
     uint64_t ver = 0;
     CHECK_OK(smem_map_get_stale(m, "k", b, sizeof b, &len, &ver, &stale));
@@ -182,16 +182,25 @@ static void test_expire_ttl(void)
     CHECK_OK(smem_map_get_stale(m, "k", b, sizeof b, &len, NULL, NULL));
     CHECK_ERR(smem_map_get_stale(m, "k", b, 0, &len, NULL, &stale), SMEM_E2BIG);
     CHECK_EQ_SIZE(len, 1);
+    struct smem_map_stats st;
+    CHECK_OK(smem_map_stats(m, &st));
+    CHECK(st.entries == 0 && st.stale == 1 && st.expirations == 0);
+    /* A change's sweep reclaims it, even a change that fails. */
+    CHECK_ERR(smem_map_expire(m, "k", 1000), SMEM_ENOENT); /* expired is absent */
+    CHECK_ERR(smem_map_get_stale(m, "k", b, sizeof b, &len, NULL, &stale), SMEM_ENOENT);
+    CHECK_OK(smem_map_stats(m, &st));
+    CHECK(st.entries == 0 && st.stale == 0 && st.expirations == 1 && st.bytes == 0);
+    CHECK_ERR(smem_map_del(m, "k"), SMEM_ENOENT);
     CHECK_OK(smem_map_set(m, "live", "w", 1));
     CHECK_OK(smem_map_get_stale(m, "live", b, sizeof b, &len, NULL, &stale));
     CHECK_EQ_INT(stale, 0);
     stale = 5;
     CHECK_ERR(smem_map_get_stale(m, "none", b, sizeof b, &len, NULL, &stale), SMEM_ENOENT);
     CHECK_EQ_INT(stale, 0);
-    CHECK_EQ_INT(smem_map_count(m), 1); /* live only, with no writer since */
+    CHECK_EQ_INT(smem_map_count(m), 1);
     smem_map_close(m);
     th_log("expire: a change with a version, 0 removes it; ttl; expired is absent for get, ttl, "
-           "expire, del and count; get_stale still finds it");
+           "expire, del and count; get_stale finds it until a writer's sweep reclaims it");
 }
 
 /* ---- incr_ex ---------------------------------------------------------- */
@@ -369,6 +378,33 @@ static void test_expired_first(int evicting)
            evicting ? "evicting" : "plain", N / 2, evicting ? "evicts" : "SMEM_EFULL");
 }
 
+/* Changes sweep a few records each for expired entries, so that they go
+ * even from a map that never fills, and the count is exact again. */
+static void test_sweep(void)
+{
+    char name[SMEM_NAME_MAX + 1], k[16];
+    enum { N = 64 };
+    smem_map *m = new_map("csweep", N, NULL, name);
+    for (int i = 0; i < N / 2; i++) {
+        snprintf(k, sizeof k, "t%d", i);
+        put_ttl(m, k, "t", 30);
+    }
+    CHECK_OK(smem_map_set(m, "other", "o", 1));
+    th_sleep_ms(80);
+    struct smem_map_stats s = stats_of(m);
+    CHECK(s.entries == 1 && s.stale == N / 2 && s.expirations == 0);
+    /* N + 1 records, 4 swept per change: 17 changes pass them all. */
+    for (int i = 0; i < 17; i++)
+        CHECK_OK(smem_map_set(m, "other", "o", 1));
+    s = stats_of(m);
+    CHECKF(s.entries == 1 && s.stale == 0 && s.expirations == N / 2,
+           "after 17 changes: %llu live, %llu stale, %llu expirations",
+           (unsigned long long)s.entries, (unsigned long long)s.stale,
+           (unsigned long long)s.expirations);
+    smem_map_close(m);
+    th_log("sweep: %d expired entries of a map with room reclaimed within 17 changes", N / 2);
+}
+
 /* CLOCK: with no reads, entries go in the order the hand meets them; a
  * read gives an entry a second chance. */
 static void test_clock_order(void)
@@ -476,6 +512,7 @@ int main(int argc, char **argv)
     test_stats_one_process();
     test_expired_first(0);
     test_expired_first(1);
+    test_sweep();
     test_clock_order();
     test_evict_options();
     test_wait_expiry();
