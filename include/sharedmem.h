@@ -299,7 +299,10 @@ typedef struct smem_map smem_map;
  * with 0 for both accepts the existing figures; any other figures than the
  * existing ones, or a region of another kind, give SMEM_EMISMATCH.
  * MAX_ENTRIES of 0 when creating is SMEM_EINVAL; figures above the limits
- * above, or a map larger than SMEM_SIZE_MAX, are SMEM_E2BIG.  Thread-safe.
+ * above, or a map larger than SMEM_SIZE_MAX, are SMEM_E2BIG.  SMEM_EVICT
+ * (maps only) makes a new map evict when full (see smem_map_put); asking
+ * it of an existing map created without it is SMEM_EMISMATCH, while an
+ * open without it attaches to either kind.  Thread-safe.
  */
 SMEM_API int smem_map_open(const char *name, size_t max_entries, size_t max_value,
                            const smem_opts *opts, smem_map **out);
@@ -559,7 +562,9 @@ typedef struct smem_info {
     size_t size;        /* usable bytes (0 if unknown) */
     size_t capacity;    /* a value's capacity, or a map's max_entries (0 for regions,
                            or if unknown) */
-    size_t entries;     /* a map's entries in use (0 for other kinds, or if unknown) */
+    size_t entries;     /* a map's entries held: live, or expired and not reclaimed yet
+                           (smem_map_count counts live ones); 0 for other kinds, or if
+                           unknown */
     size_t max_value;   /* a map's max_value (0 for other kinds, or if unknown) */
     unsigned layout;    /* layout version found in the header */
     int persistent;     /* 1 if kept without users */

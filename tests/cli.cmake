@@ -30,6 +30,9 @@ set_tests_properties(man-pages PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 60)
 # Linux only (sh scripts over /dev/shm):
 #   cli-query    exists, type, keys PATTERN, del KEY..., mget, mset, getset,
 #                info (test-query.sh)
+#   cli-cache    maps as caches: set/incr/mset --ttl, expire, ttl, flush,
+#                stats (exact counts), map --evict, dump/keys --stale
+#                (test-cache.sh)
 #   cli-newuser  what a new user trips over: ls columns, get's newline on a
 #                terminal, rm of a region in use, watch of a removed region,
 #                raw regions, --help width (test-newuser.sh)
@@ -40,6 +43,7 @@ set_tests_properties(man-pages PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 60)
 #                the seed's programs build against them (test-install.sh)
 if(NOT WIN32)
   add_test(NAME cli-query COMMAND sh ${_smem_cli}/test-query.sh $<TARGET_FILE:sharedmem_tool>)
+  add_test(NAME cli-cache COMMAND sh ${_smem_cli}/test-cache.sh $<TARGET_FILE:sharedmem_tool>)
   add_test(NAME cli-newuser
            COMMAND sh ${_smem_cli}/test-newuser.sh $<TARGET_FILE:sharedmem_tool>
                    $<TARGET_FILE:smem_pty_run>)
@@ -48,7 +52,8 @@ if(NOT WIN32)
                    ${PROJECT_BINARY_DIR})
   add_test(NAME cli-install
            COMMAND sh ${_smem_cli}/test-install.sh ${PROJECT_BINARY_DIR} ${PROJECT_SOURCE_DIR})
-  set_tests_properties(cli-query cli-newuser cli-readme PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
+  set_tests_properties(cli-query cli-cache cli-newuser cli-readme
+                       PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
   # cli-newuser counts users exactly: alone, as test_stat (tests/CMakeLists.txt).
   set_tests_properties(cli-newuser PROPERTIES RUN_SERIAL TRUE)
   set_tests_properties(cli-install PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)

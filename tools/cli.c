@@ -327,6 +327,58 @@ int cli_parse_capacity(const char *s, size_t *out, const char **why)
     return 0;
 }
 
+int cli_parse_duration(const char *s, int zero_ok, uint64_t *ms, const char **why)
+{
+    static const struct {
+        const char *name;
+        uint64_t ms;
+    } units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
+    static const char too_long[] =
+        "longer than the longest time to live (2^53 ms, about 285000 years)";
+    uint64_t v = 0, unit = 1;
+    const char *p = s;
+    size_t u, nunits = sizeof units / sizeof units[0];
+
+    if (*p < '0' || *p > '9') {
+        *why = *p == '-' ? "negative" : "not a duration (a whole number and a unit: 30s)";
+        return -1;
+    }
+    for (; *p >= '0' && *p <= '9'; p++) {
+        unsigned d = (unsigned)(*p - '0');
+        if (v > (SMEM_TTL_MAX_MS - d) / 10) {
+            *why = too_long;
+            return -1;
+        }
+        v = v * 10 + d;
+    }
+    if (*p == '.' || *p == ',') {
+        *why = "not a whole number (take a smaller unit: 1500ms, not 1.5s)";
+        return -1;
+    }
+    if (*p != '\0') {
+        for (u = 0; u < nunits && strcmp(p, units[u].name) != 0; u++)
+            ;
+        if (u == nunits) {
+            *why = "unknown unit (use ms, s, m or h: 500ms, 30s, 5m, 2h)";
+            return -1;
+        }
+        unit = units[u].ms;
+    } else if (v != 0) {
+        *why = "no unit (add one of ms, s, m, h: 500ms, 30s, 5m, 2h)";
+        return -1;
+    }
+    if (v == 0 && !zero_ok) {
+        *why = "must be at least 1ms (without it, a key never expires)";
+        return -1;
+    }
+    if (v > SMEM_TTL_MAX_MS / unit) {
+        *why = too_long;
+        return -1;
+    }
+    *ms = v * unit;
+    return 0;
+}
+
 int cli_parse_mode(const char *s, unsigned *out, const char **why)
 {
     unsigned v = 0;

@@ -70,7 +70,8 @@ typedef struct cli_cmd {
 extern const cli_cmd cli_cmd_ls, cli_cmd_stat, cli_cmd_create, cli_cmd_rm, cli_cmd_gc,
     cli_cmd_get, cli_cmd_set, cli_cmd_watch, cli_cmd_hold, cli_cmd_help, cli_cmd_version,
     cli_cmd_map, cli_cmd_del, cli_cmd_incr, cli_cmd_keys, cli_cmd_dump, cli_cmd_exists,
-    cli_cmd_type, cli_cmd_mget, cli_cmd_mset, cli_cmd_getset, cli_cmd_info;
+    cli_cmd_type, cli_cmd_mget, cli_cmd_mset, cli_cmd_getset, cli_cmd_info, cli_cmd_expire,
+    cli_cmd_ttl, cli_cmd_flush, cli_cmd_stats;
 
 /* How long `watch` sleeps in a wait before it looks for a stop request
  * again (and whether its name still leads to what it watches): the
@@ -82,10 +83,12 @@ extern const cli_cmd cli_cmd_ls, cli_cmd_stat, cli_cmd_create, cli_cmd_rm, cli_c
 #define CLI_WATCH_GONE 3
 
 /* The map forms of get and set (cmd-map.c), which cmd-value.c calls when
- * it is given a KEY: `get NAME KEY`, `set NAME KEY VALUE|-`.  NAME and KEY
- * are checked already.  (The map forms of watch are in cmd-watch.c.) */
+ * it is given a KEY: `get NAME KEY`, `set NAME KEY VALUE|- [--ttl D]`
+ * (TTL_MS 0: no expiry).  NAME and KEY are checked already.  (The map
+ * forms of watch are in cmd-watch.c.) */
 int cli_map_get(const cli_cmd *cmd, const char *name, const char *key, int json);
-int cli_map_set(const cli_cmd *cmd, const char *name, const char *key, const char *arg);
+int cli_map_set(const cli_cmd *cmd, const char *name, const char *key, const char *arg,
+                uint64_t ttl_ms);
 
 /* Reports the failure ERR of opening NAME as a value (cmd-map.c).  If NAME
  * is a map, says so and how to name a key: "sharedmem CMD NAME
@@ -152,6 +155,17 @@ int cli_parse_capacity(const char *s, size_t *out, const char **why);
 /* The capacity of a value that `set --persist` or `hold` creates when no
  * --capacity is given: the seed's block size. */
 #define CLI_DEFAULT_CAPACITY 4096
+
+/* Parses a duration: a whole number and a unit, ms, s, m or h ("500ms",
+ * "30s", "5m", "2h"), into *MS, 1 to SMEM_TTL_MAX_MS; with ZERO_OK, also
+ * 0 (with or without a unit).  A number without a unit is an error.
+ * Returns 0, or -1 with *why set to a short reason. */
+int cli_parse_duration(const char *s, int zero_ok, uint64_t *ms, const char **why);
+
+/* Parses the option --ttl DURATION (index I of CMD's options) into *MS (0
+ * if it was not given).  CLI_OK, or CLI_USAGE after reporting
+ * "invalid --ttl 'VALUE': reason" (cmd-cache.c). */
+int cli_parse_ttl(const cli_cmd *cmd, const cli_args *a, int i, uint64_t *ms);
 
 /* Parses permission bits in octal, "640" or "0640", 1 to 0777.  Returns 0,
  * or -1 with *why set to a short reason. */
@@ -310,6 +324,14 @@ int cli_map_change_failed(const cli_cmd *cmd, const char *name, smem_map *m, con
                           int err);
 int cli_map_no_key(const cli_cmd *cmd, const char *name, const char *key);
 
+/* Opens the existing map NAME to read keys with get (get, mget): for
+ * writing if it can, so that its gets count in the map's statistics
+ * (hits, misses) and give the entries they find a second chance against
+ * eviction, else read-only (a map of another user's, or a read-only
+ * file).  Reports a failure as cli_map_open_existing (cmd-map.c). */
+int cli_map_open_reader(const cli_cmd *cmd, const char *name, const char *value_args,
+                        smem_map **m);
+
 /* The size of a buffer for a key escaped by cli_text_quote, whole. */
 #define CLI_KEY_SHOWN (4 * SMEM_MAP_KEY_MAX + 8)
 
@@ -343,6 +365,17 @@ int cli_value_read(smem_value *v, cli_buf *b, size_t *len, uint64_t *version);
  * absent, or another negative code. */
 int cli_map_read(smem_map *m, const char *key, cli_buf *b, size_t *len, uint64_t *version);
 
+/* The same, and *EXPIRED set to 1 if KEY is absent because it expired
+ * (its record is still there), else 0; one get, counted as one. */
+int cli_map_read_live(smem_map *m, const char *key, cli_buf *b, size_t *len, uint64_t *version,
+                      int *expired);
+
+/* The figures of the value or map NAME that smem_region_stat does not
+ * know, read through a read-only open that never creates it: *VERSION its
+ * version (-1 if it has none or cannot be opened), *EVICTING for a map 1
+ * if it evicts, 0 if not (-1 for other kinds, or if it cannot be opened). */
+void cli_live_figures(const char *name, enum smem_kind kind, int64_t *version, int *evicting);
+
 /* A value, or an entry of a map, as get, watch and dump show it. */
 typedef struct cli_entry {
     const char *name;           /* the region; NULL where the output says it once */
@@ -350,6 +383,9 @@ typedef struct cli_entry {
     const unsigned char *value; /* its bytes; NULL for a key that is absent */
     size_t len;
     uint64_t version;
+    int expires;                /* 1: it has a time to live (dump only; else 0) */
+    int64_t ms_left;            /* then: ms before it expires; 0: expired, not
+                                   reclaimed yet (dump --stale) */
 } cli_entry;
 
 /* The forms of an entry on standard output.  JSON: one object on a line,
@@ -364,7 +400,9 @@ enum cli_entry_form { CLI_ENTRY_JSON, CLI_ENTRY_EXACT, CLI_ENTRY_LINE, CLI_ENTRY
 void cli_entry_print(const cli_entry *e, enum cli_entry_form form);
 
 /* The members of E's JSON object, without the braces, for an object that
- * has more (`dump --json`, `watch --json` of a map). */
+ * has more (`dump --json`, `watch --json` of a map).  An entry that
+ * expires also has "ttl_ms":MS_LEFT, and an expired one "stale":true; in
+ * the TEXT form an expired entry's line ends with a tab and "(expired)". */
 void cli_entry_members(const cli_entry *e);
 
 /* A copy of every entry of a map, sorted by key (byte order); each entry's
@@ -375,8 +413,11 @@ typedef struct cli_snapshot {
     int nomem;
 } cli_snapshot;
 
-/* Copies every entry of M into *S.  0 or a negative code (S empty). */
-int cli_map_snapshot(smem_map *m, cli_snapshot *s);
+/* Copies every entry of M into *S; with CLI_SNAP_TTL, with its expiry
+ * (cli_entry.expires, ms_left), and with CLI_SNAP_STALE the expired
+ * entries not reclaimed yet too.  0 or a negative code (S empty). */
+enum { CLI_SNAP_TTL = 1, CLI_SNAP_STALE = 2 };
+int cli_map_snapshot(smem_map *m, unsigned flags, cli_snapshot *s);
 void cli_snapshot_free(cli_snapshot *s);
 
 /* ---------------------------------------------------------------------- */

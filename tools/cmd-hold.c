@@ -9,13 +9,14 @@
 
 #include <string.h>
 
-enum { HOLD_CREATE, HOLD_CAPACITY, HOLD_ENTRIES, HOLD_VALUE_SIZE, HOLD_MODE };
+enum { HOLD_CREATE, HOLD_CAPACITY, HOLD_ENTRIES, HOLD_VALUE_SIZE, HOLD_MODE, HOLD_EVICT };
 static const cli_opt hold_opts[] = {
     {"create", 'c', "SIZE", "if NAME is missing, create a raw region of SIZE bytes"},
     {"capacity", 0, "SIZE", "if NAME is missing, create a value of this capacity"},
     {"entries", 'n', "N", "with --value-size: if NAME is missing, create a map"},
     {"value-size", 's', "SIZE", "with --entries: the value size of that map (0 to 1M)"},
     {"mode", 'm', "MODE", "permission bits of a new region, value or map (default 0600)"},
+    {"evict", 0, NULL, "with --entries: that map evicts when full (see `map --evict`)"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -49,6 +50,10 @@ static int parse_hold(const cli_cmd *cmd, const cli_args *a, hold_new *h)
     if (h->is_map && (a->seen[HOLD_CREATE] || a->seen[HOLD_CAPACITY]))
         return cli_usage(cmd, "option '--entries' excludes '--%s'",
                          a->seen[HOLD_CREATE] ? "create" : "capacity");
+    if (a->seen[HOLD_EVICT] && !h->is_map)
+        return cli_usage(cmd, "option '--evict' needs '--entries' and '--value-size'");
+    if (a->seen[HOLD_EVICT])
+        h->opts.flags |= SMEM_EVICT; /* for the map only: see open_held */
     if (a->seen[HOLD_CREATE] && cli_parse_size(a->value[HOLD_CREATE], &h->size, &why) != 0)
         return cli_usage(cmd, "invalid size '%s': %s", a->value[HOLD_CREATE], why);
     if (a->seen[HOLD_CAPACITY] &&
@@ -92,9 +97,10 @@ static int open_held(const char *name, const hold_new *h, smem_region **r, smem_
         fprintf(stderr, "sharedmem: note: created %s, a value of %llu bytes\n", name,
                 (unsigned long long)smem_value_capacity(*v));
     if (rc >= 0 && *m && smem_map_created(*m))
-        fprintf(stderr, "sharedmem: note: created %s, a map of %llu entries of %llu bytes\n",
+        fprintf(stderr, "sharedmem: note: created %s, a map of %llu entries of %llu bytes%s\n",
                 name, (unsigned long long)smem_map_max_entries(*m),
-                (unsigned long long)smem_map_max_value(*m));
+                (unsigned long long)smem_map_max_value(*m),
+                h->opts.flags & SMEM_EVICT ? ", evicting" : "");
     return rc;
 }
 
@@ -139,7 +145,8 @@ static int run_hold(const cli_cmd *cmd, cli_args *a)
 
 const cli_cmd cli_cmd_hold = {
     .name = "hold",
-    .args = "NAME [--capacity SIZE | --create SIZE | --entries N --value-size SIZE] [--mode MODE]",
+    .args = "NAME [--capacity SIZE | --create SIZE | --entries N --value-size SIZE [--evict]] "
+            "[--mode MODE]",
     .summary = "keep a region open until interrupted (creating it if asked)",
     .description =
         "Attaches to the region NAME and keeps it open, so that a region that is not\n"
@@ -159,7 +166,9 @@ const cli_cmd cli_cmd_hold = {
         "With --entries N --value-size SIZE, hold creates a missing NAME as an empty\n"
         "map of N keys of up to SIZE bytes each (see `sharedmem map`), not\n"
         "persistent, and notes it (\"created NAME, a map of N entries of SIZE bytes\");\n"
-        "an existing NAME of any kind is held as it is.\n"
+        "an existing NAME of any kind is held as it is.  With --evict too, that map\n"
+        "evicts an entry to make room for a new key when it is full (see `sharedmem\n"
+        "map`), and the note ends with \", evicting\".\n"
         "--mode gives the permission bits of what hold creates.\n"
         "If hold is killed (SIGKILL), a region that is not persistent becomes stale.",
     .opts = hold_opts,

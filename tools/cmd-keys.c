@@ -50,10 +50,11 @@ static int check_args(const cli_cmd *cmd, const cli_args *a, int step)
 /* ---------------------------------------------------------------------- */
 /* keys                                                                   */
 
-enum { KEYS_JSON, KEYS_NULL };
+enum { KEYS_JSON, KEYS_NULL, KEYS_STALE };
 static const cli_opt keys_opts[] = {
     {"json", 0, NULL, "print a JSON array of strings"},
     {"null", '0', NULL, "print each key as it is, followed by a NUL byte"},
+    {"stale", 0, NULL, "also the expired keys not reclaimed yet (dump --stale marks them)"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -65,11 +66,11 @@ typedef struct key_list {
     int nomem;
 } key_list;
 
-static int take_key(const char *key, const void *val, size_t len, uint64_t version, void *arg)
+static int take_key(const smem_map_entry *e, void *arg)
 {
     key_list *l = arg;
+    const char *key = e->key;
     size_t klen = strlen(key);
-    (void)val, (void)len, (void)version;
 
     /* A key too long (the library promises it never is): skip rather than cut. */
     if (klen > SMEM_MAP_KEY_MAX || (l->pattern && !cli_glob_match(l->pattern, key)))
@@ -132,7 +133,7 @@ static int run_keys(const cli_cmd *cmd, cli_args *a)
         return rc;
     memset(&l, 0, sizeof l);
     l.pattern = a->npos == 2 ? a->pos[1] : NULL;
-    rc = smem_map_foreach(m, take_key, &l);
+    rc = smem_map_walk(m, a->seen[KEYS_STALE] ? SMEM_WALK_STALE : 0, take_key, &l);
     smem_map_close(m);
     if (l.nomem)
         rc = SMEM_ENOMEM;
@@ -147,7 +148,7 @@ static int run_keys(const cli_cmd *cmd, cli_args *a)
 
 const cli_cmd cli_cmd_keys = {
     .name = "keys",
-    .args = "NAME [PATTERN] [--json | --null]",
+    .args = "NAME [PATTERN] [--json | --null] [--stale]",
     .summary = "list the keys of a map (those that match a glob PATTERN)",
     .description =
         "Prints the keys of the map NAME, one per line, sorted in byte order; with\n"
@@ -162,6 +163,8 @@ const cli_cmd cli_cmd_keys = {
         "\\r, and \\xXX for other control characters and bytes that are not UTF-8.\n"
         "With --null, prints each key exactly as it is, followed by a NUL byte\n"
         "(for `xargs -0`); with --json, a JSON array of strings on one line.\n"
+        "Expired keys are not listed; with --stale, those whose record a writer has\n"
+        "not reclaimed yet are, unmarked (`dump --stale` tells them apart).\n"
         "\n"
         "NAME is opened read-only and never created.  The keys are read one by one\n"
         "while others may change the map: a key present all along is listed; one\n"
@@ -371,7 +374,7 @@ static int run_mget(const cli_cmd *cmd, cli_args *a)
         return rc;
     if (!(absent = calloc((size_t)a->npos, 1)))
         return cli_fail(cmd, name, SMEM_ENOMEM);
-    if ((rc = cli_map_open_existing(cmd, name, SMEM_RDONLY, NULL, &m)) != CLI_OK) {
+    if ((rc = cli_map_open_reader(cmd, name, NULL, &m)) != CLI_OK) {
         free(absent);
         return rc;
     }
@@ -411,8 +414,8 @@ const cli_cmd cli_cmd_mget = {
         "others are still printed, and then the exit status is 1 and stderr says\n"
         "\"no key 'KEY'\" for each.  With --json, one object on one line, each KEY\n"
         "with its value (escaped as by `get --json`) or null: {\"K\":\"v\",\"K2\":null}\n"
-        "(the same exit status).  Each key is read on its own, whole: the values\n"
-        "are not one snapshot of the map.",
+        "(the same exit status).  Each key is read on its own, whole, as by `get`\n"
+        "(an expired one is absent): the values are not one snapshot of the map.",
     .opts = mget_opts,
     .exit_status = "0  every KEY was there and its value was printed\n"
                    "1  at least one KEY was not there (an empty line, or null), no such\n"
@@ -428,18 +431,27 @@ const cli_cmd cli_cmd_mget = {
 /* ---------------------------------------------------------------------- */
 /* mset                                                                   */
 
+enum { MSET_TTL };
+static const cli_opt mset_opts[] = {
+    {"ttl", 0, "DURATION", "every KEY expires after DURATION (500ms, 30s, 5m, 2h)"},
+    {NULL, 0, NULL, NULL},
+};
+
 static int run_mset(const cli_cmd *cmd, cli_args *a)
 {
     const char *name = a->pos[0];
     smem_map *m = NULL;
     char shown[CLI_KEY_SHOWN];
     size_t len;
+    smem_put how = {0, 0};
     int i, rc, status = CLI_OK;
 
     if (a->npos % 2 == 0)
         return cli_usage(cmd, "KEY '%s' has no VALUE: give KEY VALUE pairs",
                          cli_text_quote(shown, sizeof shown, a->pos[a->npos - 1]));
     if ((rc = check_args(cmd, a, 2)) != CLI_OK)
+        return rc;
+    if ((rc = cli_parse_ttl(cmd, a, MSET_TTL, &how.ttl_ms)) != CLI_OK)
         return rc;
     if ((rc = cli_map_open_existing(cmd, name, SMEM_NOCREATE, NULL, &m)) != CLI_OK)
         return rc;
@@ -452,7 +464,7 @@ static int run_mset(const cli_cmd *cmd, cli_args *a)
                                    (unsigned long long)len,
                                    (unsigned long long)smem_map_max_value(m));
     for (i = 1; i < a->npos && status == CLI_OK; i += 2) {
-        rc = smem_map_set(m, a->pos[i], a->pos[i + 1], strlen(a->pos[i + 1]));
+        rc = smem_map_put(m, a->pos[i], a->pos[i + 1], strlen(a->pos[i + 1]), &how, NULL);
         if (rc < 0) /* the map is full: those before stay set */
             status = cli_map_change_failed(cmd, name, m, a->pos[i], rc);
     }
@@ -462,7 +474,7 @@ static int run_mset(const cli_cmd *cmd, cli_args *a)
 
 const cli_cmd cli_cmd_mset = {
     .name = "mset",
-    .args = "NAME KEY VALUE [KEY VALUE]...",
+    .args = "NAME KEY VALUE [KEY VALUE]... [--ttl DURATION]",
     .summary = "set several keys of a map",
     .description =
         "Sets each KEY of the map NAME to its VALUE, in the order given, and prints\n"
@@ -471,12 +483,16 @@ const cli_cmd cli_cmd_mset = {
         "and VALUE is checked first (a VALUE longer than the map's value size sets\n"
         "nothing); if a set fails then (the map is full), the pairs before it stay\n"
         "set and those after it are not tried.  A KEY given twice takes its last\n"
-        "VALUE.  An odd number of words after NAME is a usage error.",
+        "VALUE.  An odd number of words after NAME is a usage error.  With --ttl,\n"
+        "every KEY expires DURATION after its set, as with `set --ttl`.",
+    .opts = mset_opts,
     .exit_status = "0  every pair was set\n"
                    "1  no such map, NAME is not a map, a VALUE is too long (nothing set),\n"
                    "   or a set failed (it says which; those before it stay set)\n"
-                   "2  usage error (including an odd number of words after NAME)",
-    .example = "sharedmem mset config colour blue size 12",
+                   "2  usage error (including an odd number of words after NAME, or an\n"
+                   "   invalid DURATION)",
+    .example = "sharedmem mset config colour blue size 12\n"
+               "sharedmem mset sessions alice on bob on --ttl 30m",
     .min_args = 3,
     .max_args = -1,
     .run = run_mset,
@@ -563,28 +579,10 @@ static const cli_opt info_opts[] = {
     {NULL, 0, NULL, NULL},
 };
 
-/* The version of the value or map NAME (a read-only open, which never
- * creates it), or -1 if it has none or cannot be opened. */
-static int64_t find_version(const char *name, enum smem_kind kind)
-{
-    smem_opts o;
-    smem_map *m = NULL;
-    smem_value *v = NULL;
-    int64_t version = -1;
-    memset(&o, 0, sizeof o);
-    o.flags = SMEM_RDONLY;
-    if (kind == SMEM_KIND_MAP && smem_map_open(name, 0, 0, &o, &m) == 0) {
-        version = (int64_t)smem_map_version(m);
-        smem_map_close(m);
-    } else if (kind == SMEM_KIND_VALUE && smem_value_open(name, 0, &o, &v) == 0) {
-        version = (int64_t)smem_value_version(v);
-        smem_value_close(v);
-    }
-    return version;
-}
-
-/* VERSION: -1 if it has none; CREATED: "" if unknown. */
-static void print_info_text(const smem_info *i, int64_t version, const char *created)
+/* VERSION: -1 if it has none; EVICTING: -1 if unknown, or not a map;
+ * CREATED: "" if unknown. */
+static void print_info_text(const smem_info *i, int64_t version, int evicting,
+                            const char *created)
 {
     char human[32];
     printf("kind:       %s\n", cli_kind_name(i->kind));
@@ -602,6 +600,8 @@ static void print_info_text(const smem_info *i, int64_t version, const char *cre
     else /* the system does not count them: only whether there are any */
         printf("users:      %s\n", i->in_use ? "some" : "0");
     printf("persistent: %s\n", i->persistent ? "yes" : "no");
+    if (evicting >= 0)
+        printf("evicting:   %s\n", evicting ? "yes" : "no");
     if (version >= 0)
         printf("version:    %lld\n", (long long)version);
     if (created[0])
@@ -617,7 +617,8 @@ static void json_num(const char *key, int has, unsigned long long n)
         printf(",\"%s\":null", key);
 }
 
-static void print_info_json(const smem_info *i, int64_t version, const char *created)
+static void print_info_json(const smem_info *i, int64_t version, int evicting,
+                            const char *created)
 {
     int map = i->kind == SMEM_KIND_MAP;
     fputs("{\"name\":", stdout);
@@ -630,6 +631,7 @@ static void print_info_json(const smem_info *i, int64_t version, const char *cre
     json_num("memory", 1, i->memory);
     json_num("users", i->users >= 0, (unsigned long long)i->users);
     printf(",\"persistent\":%s", i->persistent ? "true" : "false");
+    printf(",\"evicting\":%s", evicting < 0 ? "null" : evicting ? "true" : "false");
     json_num("version", version >= 0, (unsigned long long)version);
     fputs(",\"created\":", stdout);
     if (created[0])
@@ -647,7 +649,7 @@ static int run_info(const cli_cmd *cmd, cli_args *a)
     const struct tm *tm;
     time_t t;
     int64_t version;
-    int rc;
+    int rc, evicting;
 
     if ((rc = look_up(cmd, name, &info, 1)) != CLI_OK)
         return rc;
@@ -655,11 +657,11 @@ static int run_info(const cli_cmd *cmd, cli_args *a)
     if (!(tm = info.created > 0 ? gmtime(&t) : NULL) ||
         !strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", tm))
         created[0] = '\0'; /* unknown */
-    version = find_version(name, info.kind);
+    cli_live_figures(name, info.kind, &version, &evicting);
     if (a->seen[INFO_JSON])
-        print_info_json(&info, version, created);
+        print_info_json(&info, version, evicting, created);
     else
-        print_info_text(&info, version, created);
+        print_info_text(&info, version, evicting, created);
     return CLI_OK;
 }
 
@@ -676,14 +678,15 @@ const cli_cmd cli_cmd_info = {
         "  memory:     what it takes, header and tail included: \"4.1K (4224 bytes)\"\n"
         "  users:      how many opens (in all processes) have it\n"
         "  persistent: yes (kept without users) or no\n"
+        "  evicting:   (maps) yes if it evicts when full (`map --evict`), or no\n"
         "  version:    (values, maps) the number of its last change\n"
         "  created:    when it was made, in UTC (ISO 8601), if recorded\n"
         "`stat` shows the rest (state, owner, mode, layout).\n"
         "\n"
         "With --json, one object on one line: name, kind, entries, max_entries,\n"
-        "value_size, size, memory (numbers: bytes), users, persistent, version and\n"
-        "created (a string); a figure that a kind does not have is null, as are\n"
-        "users if the system does not count them and created if not recorded.",
+        "value_size, size, memory (numbers: bytes), users, persistent, evicting,\n"
+        "version and created (a string); a figure that a kind does not have is null,\n"
+        "as are users if the system does not count them and created if not recorded.",
     .opts = info_opts,
     .exit_status = "0  the figures were printed\n"
                    "1  no such region (a stale one counts as absent), or it is not\n"

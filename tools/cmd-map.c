@@ -91,6 +91,22 @@ int cli_map_open_existing(const cli_cmd *cmd, const char *name, unsigned flags,
     return CLI_OK;
 }
 
+int cli_map_open_reader(const cli_cmd *cmd, const char *name, const char *value_args,
+                        smem_map **m)
+{
+    smem_opts opts;
+    int rc;
+
+    memset(&opts, 0, sizeof opts);
+    opts.flags = SMEM_NOCREATE;
+    rc = smem_map_open(name, 0, 0, &opts, m);
+    if (rc == SMEM_EACCES || rc == SMEM_EPERM || rc == SMEM_EROFS)
+        return cli_map_open_existing(cmd, name, SMEM_RDONLY, value_args, m);
+    if (rc < 0)
+        return map_open_failed(cmd, name, rc, value_args);
+    return CLI_OK;
+}
+
 /* "no key 'KEY'" */
 int cli_map_no_key(const cli_cmd *cmd, const char *name, const char *key)
 {
@@ -101,12 +117,13 @@ int cli_map_no_key(const cli_cmd *cmd, const char *name, const char *key)
 /* ---------------------------------------------------------------------- */
 /* map                                                                    */
 
-enum { MAP_ENTRIES, MAP_VALUE_SIZE, MAP_PERSIST, MAP_MODE };
+enum { MAP_ENTRIES, MAP_VALUE_SIZE, MAP_PERSIST, MAP_MODE, MAP_EVICT };
 static const cli_opt map_opts[] = {
     {"entries", 'n', "N", "the most keys it holds: 1 to 1073741824 (required)"},
     {"value-size", 's', "SIZE", "the largest value of a key: 0 to 1M (required)"},
     {"persist", 'p', NULL, "keep it after its last user is gone, until `rm`"},
     {"mode", 'm', "MODE", "permission bits in octal, e.g. 0640 (default 0600)"},
+    {"evict", 0, NULL, "a cache: when it is full, a new key evicts an old one"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -226,9 +243,23 @@ static int run_map(const cli_cmd *cmd, cli_args *a)
         return cli_usage(cmd, "invalid mode '%s': %s", a->value[MAP_MODE], why);
     if (a->seen[MAP_PERSIST])
         opts.flags |= SMEM_PERSIST;
+    if (a->seen[MAP_EVICT])
+        opts.flags |= SMEM_EVICT;
 
     /* Not SMEM_EXCL: a map that exists with the same figures is fine. */
     rc = smem_map_open(name, entries, value_size, &opts, &m);
+    if (rc == SMEM_EMISMATCH && a->seen[MAP_EVICT]) { /* the figures, or eviction? */
+        smem_opts plain;
+        memset(&plain, 0, sizeof plain);
+        plain.flags = SMEM_RDONLY;
+        if (smem_map_open(name, entries, value_size, &plain, &m) == 0) {
+            smem_map_close(m);
+            return cli_fail_name(cmd, name,
+                                 "exists with these figures, but does not evict (it was made "
+                                 "without --evict; remove it first with `sharedmem rm %s`)",
+                                 name);
+        }
+    }
     if (rc < 0)
         return cli_map_create_failed(cmd, name, rc, entries, value_size);
     created = smem_map_created(m);
@@ -255,7 +286,7 @@ static int run_map(const cli_cmd *cmd, cli_args *a)
 
 const cli_cmd cli_cmd_map = {
     .name = "map",
-    .args = "NAME --entries N --value-size SIZE [--persist] [--mode MODE]",
+    .args = "NAME --entries N --value-size SIZE [--persist] [--mode MODE] [--evict]",
     .summary = "create a map: many keys with their values",
     .description =
         "Creates the map NAME: a region that holds up to N keys, each with a value of\n"
@@ -273,14 +304,23 @@ const cli_cmd cli_cmd_map = {
         "A map lives while some process has it open.  Without --persist, the new map\n"
         "is removed as soon as this command exits (a note says so), which only checks\n"
         "that it can be created; use --persist, or keep it open with `sharedmem hold\n"
-        "NAME --entries N --value-size SIZE`, which creates it if needed.",
+        "NAME --entries N --value-size SIZE`, which creates it if needed.\n"
+        "\n"
+        "With --evict the map is a cache: a new key in a full map first takes the\n"
+        "room of an expired entry (see `set --ttl`), and if there is none, evicts a\n"
+        "live one, not read since eviction last looked at it (CLOCK, a second chance\n"
+        "for each entry that `get` read), instead of failing with \"the map is full\".\n"
+        "`stats NAME` counts the evictions.  Whether a map evicts is fixed when it is\n"
+        "made: --evict for an existing map that does not evict is an error.",
     .opts = map_opts,
     .exit_status = "0  the map was created, or exists with the same figures\n"
                    "1  it could not be created (other figures, another kind, no space left,\n"
-                   "   larger than a region can be)\n"
+                   "   larger than a region can be, it exists and --evict was given but it\n"
+                   "   does not evict)\n"
                    "2  usage error (invalid NAME, N, SIZE or MODE; a missing option)",
     .example = "sharedmem map counters --entries 1000 --value-size 32 --persist\n"
-               "sharedmem map config --entries 64 --value-size 4K --persist --mode 0640",
+               "sharedmem map config --entries 64 --value-size 4K --persist --mode 0640\n"
+               "sharedmem map pages --entries 10000 --value-size 64K --persist --evict",
     .windows = "A map lives only while some process has it open, even with --persist: the\n"
                "map that this command makes is gone when it exits, and a note says so.\n"
                "Keep it with `sharedmem hold NAME --entries N --value-size SIZE` instead.\n"
@@ -299,21 +339,25 @@ int cli_map_get(const cli_cmd *cmd, const char *name, const char *key, int json)
     cli_buf b = {NULL, 0};
     size_t len = 0;
     uint64_t version = 0;
-    int rc;
+    char shown[CLI_KEY_SHOWN];
+    int rc, expired = 0;
 
-    if ((rc = cli_map_open_existing(cmd, name, SMEM_RDONLY, "", &m)) != CLI_OK)
+    if ((rc = cli_map_open_reader(cmd, name, "", &m)) != CLI_OK)
         return rc;
-    rc = cli_map_read(m, key, &b, &len, &version);
+    rc = cli_map_read_live(m, key, &b, &len, &version, &expired);
     smem_map_close(m);
     if (rc == SMEM_ENOENT) {
         free(b.p);
-        return cli_map_no_key(cmd, name, key);
+        if (!expired)
+            return cli_map_no_key(cmd, name, key);
+        return cli_fail_name(cmd, name, "no key '%s' (it expired)",
+                             cli_text_quote(shown, sizeof shown, key));
     }
     if (rc < 0) {
         free(b.p);
         return cli_fail(cmd, name, rc);
     }
-    cli_entry e = {name, key, b.p, len, version};
+    cli_entry e = {name, key, b.p, len, version, 0, 0};
     cli_entry_print(&e, json ? CLI_ENTRY_JSON : CLI_ENTRY_EXACT);
     free(b.p);
     return CLI_OK;
@@ -341,12 +385,14 @@ int cli_map_change_failed(const cli_cmd *cmd, const char *name, smem_map *m, con
     }
 }
 
-int cli_map_set(const cli_cmd *cmd, const char *name, const char *key, const char *arg)
+int cli_map_set(const cli_cmd *cmd, const char *name, const char *key, const char *arg,
+                uint64_t ttl_ms)
 {
     smem_map *m = NULL;
     cli_buf b = {NULL, 0};
     const void *data;
     size_t len;
+    smem_put how = {ttl_ms, 0};
     int rc;
 
     if ((rc = cli_map_open_existing(cmd, name, SMEM_NOCREATE, "VALUE", &m)) != CLI_OK)
@@ -357,7 +403,7 @@ int cli_map_set(const cli_cmd *cmd, const char *name, const char *key, const cha
         smem_map_close(m);
         return rc;
     }
-    rc = smem_map_set(m, key, data, len);
+    rc = smem_map_put(m, key, data, len, &how, NULL); /* with ttl_ms 0, smem_map_set */
     if (rc < 0)
         rc = cli_map_change_failed(cmd, name, m, key, rc);
     else
@@ -404,6 +450,13 @@ static int parse_delta(const char *s, int64_t *out, const char **why)
     return 0;
 }
 
+enum { INCR_TTL };
+static const cli_opt incr_opts[] = {
+    {"ttl", 0, "DURATION", "a new counter expires after DURATION (30s, 5m...); an existing one "
+                           "keeps its expiry"},
+    {NULL, 0, NULL, NULL},
+};
+
 static int run_incr(const cli_cmd *cmd, cli_args *a)
 {
     const char *name = a->pos[0], *key = a->pos[1];
@@ -411,6 +464,7 @@ static int run_incr(const cli_cmd *cmd, cli_args *a)
     char shown[CLI_KEY_SHOWN];
     smem_map *m = NULL;
     int64_t delta = 1, result = 0;
+    uint64_t ttl_ms = 0;
     int rc;
 
     if ((rc = cli_check_name(cmd, name)) != CLI_OK)
@@ -419,9 +473,11 @@ static int run_incr(const cli_cmd *cmd, cli_args *a)
         return rc;
     if (a->npos == 3 && parse_delta(a->pos[2], &delta, &why) != 0)
         return cli_usage(cmd, "invalid delta '%s': %s", a->pos[2], why);
+    if ((rc = cli_parse_ttl(cmd, a, INCR_TTL, &ttl_ms)) != CLI_OK)
+        return rc;
     if ((rc = cli_map_open_existing(cmd, name, SMEM_NOCREATE, NULL, &m)) != CLI_OK)
         return rc;
-    rc = smem_map_incr(m, key, delta, &result);
+    rc = smem_map_incr_ex(m, key, delta, 0, ttl_ms, &result);
     cli_text_quote(shown, sizeof shown, key);
     switch (rc) {
     case 0:
@@ -455,7 +511,7 @@ static int run_incr(const cli_cmd *cmd, cli_args *a)
 
 const cli_cmd cli_cmd_incr = {
     .name = "incr",
-    .args = "NAME KEY [DELTA]",
+    .args = "NAME KEY [DELTA] [--ttl DURATION]",
     .summary = "add to a counter in a map and print the result",
     .description =
         "Adds DELTA (default 1; a whole number, possibly negative: incr NAME KEY -5)\n"
@@ -467,13 +523,21 @@ const cli_cmd cli_cmd_incr = {
         "\n"
         "If the value of KEY is not such a number, or the sum is out of range (beyond\n"
         "-9223372036854775808 ... 9223372036854775807), or longer than the map's\n"
-        "value size, incr fails and changes nothing.",
+        "value size, incr fails and changes nothing.\n"
+        "\n"
+        "With --ttl, a KEY that incr adds (a missing or expired one, counted from 0)\n"
+        "expires DURATION later (units ms, s, m, h: 500ms, 30s, 5m, 2h); a KEY that\n"
+        "is there keeps its expiry, or its lack of one: a counter for a window of\n"
+        "time (`incr NAME hits-10h05 --ttl 1h`).  Without it, a new KEY never\n"
+        "expires.",
+    .opts = incr_opts,
     .exit_status = "0  the counter was changed and its new value printed\n"
                    "1  no such map, NAME is not a map, the value is not a number, the sum is\n"
                    "   out of range or too long, or the map is full\n"
-                   "2  usage error (invalid NAME, KEY or DELTA)",
+                   "2  usage error (invalid NAME, KEY, DELTA or DURATION)",
     .example = "sharedmem incr counters requests\n"
-               "sharedmem incr counters free-slots -1",
+               "sharedmem incr counters free-slots -1\n"
+               "sharedmem incr limits login:alice --ttl 1m",
     .min_args = 2,
     .max_args = 3,
     .run = run_incr,
@@ -483,9 +547,10 @@ const cli_cmd cli_cmd_incr = {
 /* ---------------------------------------------------------------------- */
 /* dump                                                                   */
 
-enum { DUMP_JSON };
+enum { DUMP_JSON, DUMP_STALE };
 static const cli_opt dump_opts[] = {
     {"json", 0, NULL, "print one JSON object with every entry"},
+    {"stale", 0, NULL, "also the expired entries not reclaimed yet, marked"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -529,7 +594,7 @@ static int run_dump(const cli_cmd *cmd, cli_args *a)
     version = smem_map_version(m); /* before the walk: it sees this or later */
     max_entries = smem_map_max_entries(m);
     max_value = smem_map_max_value(m);
-    rc = cli_map_snapshot(m, &s);
+    rc = cli_map_snapshot(m, CLI_SNAP_TTL | (a->seen[DUMP_STALE] ? CLI_SNAP_STALE : 0), &s);
     smem_map_close(m);
     if (rc < 0)
         return cli_fail(cmd, name, rc);
@@ -546,7 +611,7 @@ static int run_dump(const cli_cmd *cmd, cli_args *a)
 
 const cli_cmd cli_cmd_dump = {
     .name = "dump",
-    .args = "NAME [--json]",
+    .args = "NAME [--json] [--stale]",
     .summary = "print every key of a map with its value (a raw region: its bytes)",
     .description =
         "Prints the entries of the map NAME, sorted by key in byte order, one line\n"
@@ -566,7 +631,14 @@ const cli_cmd cli_cmd_dump = {
         "on a line of its own: {\"key\":KEY,\"length\":BYTES,\"version\":V,\"value\":\n"
         "STRING}, keys and values escaped as by `get --json`.  The first version is\n"
         "the map's (every change takes the next number), read before the entries;\n"
-        "the others are each key's.\n"
+        "the others are each key's.  An entry with a time to live (`set --ttl`) also\n"
+        "has \"ttl_ms\":MS, the milliseconds it has left.\n"
+        "\n"
+        "An expired entry is not shown: it is gone for every command, though its\n"
+        "record stays until a writer needs the room or writes its key.  With\n"
+        "--stale, dump shows those records too: the line of one ends with a tab and\n"
+        "\"(expired)\", and with --json its object has \"ttl_ms\":0,\"stale\":true\n"
+        "(\"count\" counts them too).\n"
         "\n"
         "NAME is opened read-only and never created.  Each entry is read whole, but\n"
         "one by one while others may change the map: an entry present all along is\n"

@@ -72,7 +72,7 @@ static int run_get(const cli_cmd *cmd, cli_args *a)
         return cli_fail(cmd, name, rc);
     }
 
-    cli_entry e = {name, NULL, b.p, len, version};
+    cli_entry e = {name, NULL, b.p, len, version, 0, 0};
     cli_entry_print(&e, a->seen[GET_JSON] ? CLI_ENTRY_JSON : CLI_ENTRY_EXACT);
     free(b.p);
     return CLI_OK;
@@ -89,9 +89,12 @@ const cli_cmd cli_cmd_get = {
         "value's bytes.  A value that was never set is empty: get prints nothing.\n"
         "With KEY, NAME must be a map, and get writes the value of its KEY (keys have\n"
         "1 to 64 bytes; put \"--\" before one that begins with \"-\"); a KEY that is\n"
-        "not in the map is an error (\"no key 'KEY'\").  Without KEY, NAME must be a\n"
-        "value.  get opens NAME read-only and never creates it, nor waits for a\n"
-        "writer.\n"
+        "not in the map is an error (\"no key 'KEY'\"), and so is one that expired\n"
+        "(\"no key 'KEY' (it expired)\", see `set --ttl`).  Without KEY, NAME must be\n"
+        "a value.  get never creates NAME, nor waits for a writer.  It opens a value\n"
+        "read-only, and a map for writing if it may (read-only if not), so that the\n"
+        "get counts in the map's `stats` (a hit or a miss) and gives the key it read\n"
+        "a second chance against eviction (`map --evict`).\n"
         "\n"
         "With --json, prints one line: {\"name\":NAME,\"length\":BYTES,\"version\":V,\n"
         "\"value\":STRING}, with \"key\":KEY after the name for a map's key.  The\n"
@@ -123,18 +126,21 @@ const cli_cmd cli_cmd_get = {
 /* ---------------------------------------------------------------------- */
 /* set                                                                    */
 
-enum { SET_PERSIST, SET_CAPACITY, SET_MODE };
+enum { SET_PERSIST, SET_CAPACITY, SET_MODE, SET_TTL };
 static const cli_opt set_opts[] = {
     {"persist", 'p', NULL, "create NAME, persistent, if it does not exist"},
     {"capacity", 0, "SIZE", "with --persist: capacity of a new value (default 4096)"},
     {"mode", 'm', "MODE", "with --persist: permission bits of a new value (default 0600)"},
+    {"ttl", 0, "DURATION", "with KEY: the key expires after DURATION (500ms, 30s, 5m, 2h)"},
     {NULL, 0, NULL, NULL},
 };
 
-/* set NAME KEY VALUE|-: a map's entry.  The options are for values only. */
+/* set NAME KEY VALUE|-: a map's entry.  The options but --ttl are for
+ * values only. */
 static int set_key(const cli_cmd *cmd, const cli_args *a)
 {
     static const char *const value_only[] = {"persist", "capacity", "mode"};
+    uint64_t ttl_ms = 0;
     int k, rc;
 
     if ((rc = cli_check_key(cmd, a->pos[1])) != CLI_OK)
@@ -145,7 +151,9 @@ static int set_key(const cli_cmd *cmd, const cli_args *a)
                              "option '--%s' is for values only; set never creates a map "
                              "(make one with `sharedmem map`)",
                              value_only[k]);
-    return cli_map_set(cmd, a->pos[0], a->pos[1], a->pos[2]);
+    if ((rc = cli_parse_ttl(cmd, a, SET_TTL, &ttl_ms)) != CLI_OK)
+        return rc;
+    return cli_map_set(cmd, a->pos[0], a->pos[1], a->pos[2], ttl_ms);
 }
 
 /* The options of a value that set creates with --persist: its capacity
@@ -186,6 +194,9 @@ static int run_set(const cli_cmd *cmd, cli_args *a)
         return rc;
     if (a->npos == 3) /* set NAME KEY VALUE: a map's entry */
         return set_key(cmd, a);
+    if (a->seen[SET_TTL])
+        return cli_usage(cmd, "option '--ttl' is for keys of a map (set NAME KEY VALUE --ttl "
+                              "DURATION); a value never expires");
     memset(&opts, 0, sizeof opts);
     if ((rc = parse_new_value(cmd, a, &capacity, &opts)) != CLI_OK)
         return rc;
@@ -240,7 +251,7 @@ static int run_set(const cli_cmd *cmd, cli_args *a)
 
 const cli_cmd cli_cmd_set = {
     .name = "set",
-    .args = "NAME [KEY] VALUE|- [--persist [--capacity SIZE] [--mode MODE]]",
+    .args = "NAME [KEY] VALUE|- [--persist [--capacity SIZE] [--mode MODE]] [--ttl DURATION]",
     .summary = "store a value, or the value of a key of a map",
     .description =
         "Replaces the value NAME with the bytes of the argument VALUE (no newline is\n"
@@ -263,20 +274,27 @@ const cli_cmd cli_cmd_set = {
         "With KEY, NAME must be a map (see `sharedmem map`): set inserts KEY (1 to 64\n"
         "bytes) or replaces its value with VALUE, or with standard input for \"-\".\n"
         "Readers see the old value or the new one, whole.  A value longer than the\n"
-        "map's value size, or a new key in a full map, is an error, and nothing is\n"
-        "stored.  set never creates a map, so --persist, --capacity and --mode are\n"
-        "errors with a KEY.",
+        "map's value size, or a new key in a full map (unless it evicts: `map\n"
+        "--evict`), is an error, and nothing is stored.  set never creates a map, so\n"
+        "--persist, --capacity and --mode are errors with a KEY.\n"
+        "\n"
+        "With --ttl DURATION (a KEY only), the key expires DURATION later: from then\n"
+        "on it is absent for every command (`ttl NAME KEY` tells how long it has\n"
+        "left; `expire` changes it).  DURATION is a whole number and a unit: ms, s, m\n"
+        "or h (500ms, 30s, 5m, 2h); a number without a unit, 0 or a negative one is\n"
+        "an error.  Without --ttl the key never expires, even if it did before.",
     .opts = set_opts,
     .exit_status = "0  the value was stored\n"
                    "1  it was not: no such value (without --persist) or map, NAME is another\n"
                    "   kind of region (a map without KEY, a value with KEY), the value is\n"
                    "   larger than the capacity or value size, the map is full, ...\n"
-                   "2  usage error (invalid NAME, KEY, SIZE or MODE; an option for values\n"
-                   "   with a KEY)",
+                   "2  usage error (invalid NAME, KEY, SIZE, MODE or DURATION; an option for\n"
+                   "   values with a KEY, --ttl without one)",
     .example = "sharedmem set greeting 'hello, world' --persist\n"
                "date | sharedmem set status -\n"
                "sharedmem set blob - --persist --capacity 1M < blob.bin\n"
-               "sharedmem set settings colour blue",
+               "sharedmem set settings colour blue\n"
+               "sharedmem set sessions alice 'logged in' --ttl 30m",
     .windows = "A value lives only while some process has it open, even with --persist: a\n"
                "value that set creates is gone, with what set stored, when set exits (a\n"
                "note says so).  Start `sharedmem hold NAME` first; it creates the value.",

@@ -30,7 +30,7 @@ static int flush_out(const cli_cmd *cmd, const char *name)
 static void print_watched(int json, const char *name, const char *key, const unsigned char *p,
                           size_t len, uint64_t version)
 {
-    cli_entry e = {name, key, p, len, version};
+    cli_entry e = {name, key, p, len, version, 0, 0};
     cli_entry_print(&e, json ? CLI_ENTRY_JSON : CLI_ENTRY_LINE);
 }
 
@@ -136,7 +136,7 @@ static int watch_key(const cli_cmd *cmd, const char *name, const char *key, int 
 static void print_change(int json, const char *name, uint64_t map_version, const char *key,
                          const cli_entry *e)
 {
-    cli_entry gone = {NULL, key, NULL, 0, 0};
+    cli_entry gone = {NULL, key, NULL, 0, 0, 0, 0};
 
     if (json) {
         fputs("{\"name\":", stdout);
@@ -181,7 +181,7 @@ static int watch_map(const cli_cmd *cmd, const char *name, int json, smem_map *m
 
     memset(&old, 0, sizeof old); /* empty: the first snapshot is all new */
     seen = smem_map_version(m);
-    if ((rc = cli_map_snapshot(m, &cur)) < 0)
+    if ((rc = cli_map_snapshot(m, 0, &cur)) < 0)
         return cli_fail(cmd, name, rc);
     print_diff(json, name, seen, &old, &cur);
     old = cur;
@@ -206,7 +206,7 @@ static int watch_map(const cli_cmd *cmd, const char *name, int json, smem_map *m
         version = smem_map_version(m); /* before the walk, as in dump */
         if (version == seen)
             continue;
-        if ((rc = cli_map_snapshot(m, &cur)) < 0) {
+        if ((rc = cli_map_snapshot(m, 0, &cur)) < 0) {
             status = cli_fail(cmd, name, rc);
             break;
         }

@@ -15,8 +15,9 @@ static const cli_cmd *const commands[] = {
     &cli_cmd_ls,   &cli_cmd_stat, &cli_cmd_create, &cli_cmd_rm,   &cli_cmd_gc,
     &cli_cmd_get,  &cli_cmd_set,  &cli_cmd_watch,  &cli_cmd_map,  &cli_cmd_del,
     &cli_cmd_incr, &cli_cmd_keys, &cli_cmd_dump,   &cli_cmd_exists, &cli_cmd_type,
-    &cli_cmd_mget, &cli_cmd_mset, &cli_cmd_getset, &cli_cmd_info,   &cli_cmd_hold,
-    &cli_cmd_version, &cli_cmd_help,
+    &cli_cmd_mget, &cli_cmd_mset, &cli_cmd_getset, &cli_cmd_info,   &cli_cmd_expire,
+    &cli_cmd_ttl,  &cli_cmd_flush, &cli_cmd_stats, &cli_cmd_hold,   &cli_cmd_version,
+    &cli_cmd_help,
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -53,7 +54,8 @@ static void print_tool_help(FILE *f)
           "the options.  Sizes take the suffixes K, M, G, T (or KiB, MiB, GiB, TiB;\n"
           "powers of 1024).  Names are 1 to 64 characters from A-Z a-z 0-9 . _ -,\n"
           "starting with a letter or digit.  Keys of a map are 1 to 64 bytes, any but\n"
-          "NUL; put \"--\" before one that begins with \"-\".\n"
+          "NUL; put \"--\" before one that begins with \"-\".  Durations (--ttl, expire)\n"
+          "are a whole number and a unit: ms, s, m or h (500ms, 30s, 5m, 2h).\n"
           "\n"
           "On Windows, a region lives only while some process has it open, even if\n"
           "it was made persistent: keep one with `sharedmem hold`.  The help of each\n"
@@ -73,6 +75,9 @@ static void print_tool_help(FILE *f)
           "  sharedmem map counters --entries 100 --value-size 32 --persist\n"
           "  sharedmem incr counters requests\n"
           "  sharedmem dump counters\n"
+          "  sharedmem map cache --entries 1000 --value-size 1K --persist --evict\n"
+          "  sharedmem set cache page:1 '<html>' --ttl 30s\n"
+          "  sharedmem stats cache\n"
           "\n"
           "See sharedmem(1) and sharedmem(3).\n",
           f);

@@ -4,7 +4,8 @@
  * copy of a map's entries that `dump` and `watch` take (cli_snapshot), and
  * cli_entry_print, the one description of a value or an entry on output
  * (its JSON object and its text forms) that get, watch and dump all use;
- * and the kind and the bytes of a region of any kind (get --raw, dump).
+ * the kind and the bytes of a region of any kind (get --raw, dump); and
+ * the version of a value or map and whether a map evicts (info).
  */
 #include "cli.h"
 
@@ -56,6 +57,47 @@ int cli_map_read(smem_map *m, const char *key, cli_buf *b, size_t *len, uint64_t
     return rc < 0 ? rc : 0;
 }
 
+/* get_stale counts a get as get does (a stale find is a miss). */
+int cli_map_read_live(smem_map *m, const char *key, cli_buf *b, size_t *len, uint64_t *version,
+                      int *expired)
+{
+    int rc = cli_buf_reserve(b, smem_map_max_value(m));
+    *expired = 0;
+    if (rc < 0)
+        return rc;
+    *len = 0;
+    *version = 0;
+    rc = smem_map_get_stale(m, key, b->p, b->cap, len, version, expired);
+    if (rc >= 0 && *expired) {
+        *len = 0;
+        *version = 0;
+        return SMEM_ENOENT;
+    }
+    return rc < 0 ? rc : 0;
+}
+
+void cli_live_figures(const char *name, enum smem_kind kind, int64_t *version, int *evicting)
+{
+    smem_opts o;
+    smem_map *m = NULL;
+    smem_value *v = NULL;
+    struct smem_map_stats st;
+
+    *version = -1;
+    *evicting = -1;
+    memset(&o, 0, sizeof o);
+    o.flags = SMEM_RDONLY;
+    if (kind == SMEM_KIND_MAP && smem_map_open(name, 0, 0, &o, &m) == 0) {
+        *version = (int64_t)smem_map_version(m);
+        if (smem_map_stats(m, &st) == 0)
+            *evicting = st.evicting != 0;
+        smem_map_close(m);
+    } else if (kind == SMEM_KIND_VALUE && smem_value_open(name, 0, &o, &v) == 0) {
+        *version = (int64_t)smem_value_version(v);
+        smem_value_close(v);
+    }
+}
+
 /* ---------------------------------------------------------------------- */
 /* A copy of the entries of a map                                         */
 
@@ -68,9 +110,19 @@ void cli_snapshot_free(cli_snapshot *s)
     memset(s, 0, sizeof *s);
 }
 
-static int take_entry(const char *key, const void *val, size_t len, uint64_t version, void *arg)
+/* What take_entry fills: the copy, and whether to keep each expiry. */
+typedef struct snap_walk {
+    cli_snapshot *s;
+    int ttl;
+} snap_walk;
+
+static int take_entry(const smem_map_entry *me, void *arg)
 {
-    cli_snapshot *s = arg;
+    snap_walk *w = arg;
+    cli_snapshot *s = w->s;
+    const char *key = me->key;
+    const void *val = me->val;
+    size_t len = me->len;
     cli_entry *e;
     char *block;
     size_t klen = strlen(key);
@@ -100,7 +152,9 @@ static int take_entry(const char *key, const void *val, size_t len, uint64_t ver
     e->key = block;
     e->value = (const unsigned char *)block + klen + 1;
     e->len = len;
-    e->version = version;
+    e->version = me->version;
+    e->expires = w->ttl && me->ms_left >= 0;
+    e->ms_left = e->expires ? me->ms_left : 0;
     return 0;
 }
 
@@ -109,11 +163,12 @@ static int by_key(const void *a, const void *b)
     return strcmp(((const cli_entry *)a)->key, ((const cli_entry *)b)->key);
 }
 
-int cli_map_snapshot(smem_map *m, cli_snapshot *s)
+int cli_map_snapshot(smem_map *m, unsigned flags, cli_snapshot *s)
 {
+    snap_walk w = {s, (flags & CLI_SNAP_TTL) != 0};
     int rc;
     memset(s, 0, sizeof *s);
-    rc = smem_map_foreach(m, take_entry, s);
+    rc = smem_map_walk(m, flags & CLI_SNAP_STALE ? SMEM_WALK_STALE : 0, take_entry, &w);
     if (s->nomem)
         rc = SMEM_ENOMEM;
     if (rc < 0) {
@@ -146,6 +201,9 @@ void cli_entry_members(const cli_entry *e)
         cli_json_bytes(stdout, e->value, e->len);
     else
         fputs("null", stdout);
+    if (e->expires)
+        fprintf(stdout, ",\"ttl_ms\":%lld%s", (long long)e->ms_left,
+                e->ms_left == 0 ? ",\"stale\":true" : "");
 }
 
 void cli_entry_print(const cli_entry *e, enum cli_entry_form form)
@@ -170,7 +228,7 @@ void cli_entry_print(const cli_entry *e, enum cli_entry_form form)
             fputc('\t', stdout);
             cli_text_bytes(stdout, e->value, e->len);
         }
-        fputc('\n', stdout);
+        fputs(e->expires && e->ms_left == 0 ? "\t(expired)\n" : "\n", stdout);
         break;
     }
 }

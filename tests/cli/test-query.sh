@@ -566,10 +566,11 @@ if start_hold "$M"; then
     expect_rc 0 "info of a map"
     expect_lines "info of a map (held by one hold)" "kind:       map" \
         "entries:    $entries of 32" "value size: 16" "memory:     $human ($mem bytes)" \
-        "users:      1" "persistent: yes" "version:    $version" "created:    $created"
+        "users:      1" "persistent: yes" "evicting:   no" "version:    $version" \
+        "created:    $created"
     run info "$M" --json
     expect_rc 0 "info --json of a map"
-    expect_lines "info --json of a map" "{\"name\":\"$M\",\"kind\":\"map\",\"entries\":$entries,\"max_entries\":32,\"value_size\":16,\"size\":$(snum size),\"memory\":$mem,\"users\":1,\"persistent\":true,\"version\":$version,\"created\":\"$created\"}"
+    expect_lines "info --json of a map" "{\"name\":\"$M\",\"kind\":\"map\",\"entries\":$entries,\"max_entries\":32,\"value_size\":16,\"size\":$(snum size),\"memory\":$mem,\"users\":1,\"persistent\":true,\"evicting\":false,\"version\":$version,\"created\":\"$created\"}"
     expect_py "info --json of a map" "d['entries'] == $entries and d['max_entries'] == 32 and d['users'] == 1"
     stop_hold "$SOFT_STOP"
 fi
@@ -591,7 +592,7 @@ expect_out '"entries":null,"max_entries":null' "info --json of a value: no entri
 stat_json "$R"
 run info "$R" --json
 expect_rc 0 "info --json of a raw region"
-expect_lines "info --json of a raw region" "{\"name\":\"$R\",\"kind\":\"region\",\"entries\":null,\"max_entries\":null,\"value_size\":null,\"size\":4096,\"memory\":$(snum memory),\"users\":0,\"persistent\":true,\"version\":null,\"created\":\"$(iso "$(snum created)")\"}"
+expect_lines "info --json of a raw region" "{\"name\":\"$R\",\"kind\":\"region\",\"entries\":null,\"max_entries\":null,\"value_size\":null,\"size\":4096,\"memory\":$(snum memory),\"users\":0,\"persistent\":true,\"evicting\":null,\"version\":null,\"created\":\"$(iso "$(snum created)")\"}"
 expect_json_parses "$TMP/out" "info --json of a raw region"
 run info "$R"
 expect_out "size:       4096" "info of a raw region: its size"
