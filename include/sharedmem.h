@@ -359,11 +359,11 @@ SMEM_API int smem_map_cas(smem_map *m, const char *key, uint64_t version, const 
 SMEM_API int smem_map_incr(smem_map *m, const char *key, int64_t delta, int64_t *result);
 
 /*
- * Every change to a map (set, add, cas, incr, del) takes the next number of
- * its map-wide version, which is also the new version of the key it
- * changed: versions only grow, per key and per map, and a deleted and
- * re-inserted key never gets an old version back.  An absent key's version
- * is 0.  smem_map_version returns the map-wide version (0 if never changed).
+ * Every change to a map (set, add, put, cas, incr, incr_ex, expire, del,
+ * flush) takes the next number of its map-wide version, which is also the
+ * new version of the key it changed: versions only grow, per key and per
+ * map, and a deleted and re-inserted key never gets an old version back.
+ * An absent (or expired) key's version is 0.  smem_map_version returns the map-wide version (0 if never changed).
  */
 SMEM_API uint64_t smem_map_version(smem_map *m);
 
@@ -406,9 +406,9 @@ SMEM_API int smem_map_count(smem_map *m);
  * every change, with no thread sweeping; its record stays where it is, and
  * smem_map_get_stale still finds it, until a writer reclaims it: a write
  * of that key, a new key in a full map (which reclaims an expired entry
- * before anything else), or the sweep of every change, which looks at the
- * next 4 records and reclaims up to 2 expired entries while any may have
- * expired.  Expiring, and reclaiming, is not a change: it takes no
+ * before anything else), or the sweep of every change but flush, which
+ * looks at the next 4 records (and 4 more after each expired entry it
+ * reclaims, up to 2) while any entry may have expired.  Expiring, and reclaiming, is not a change: it takes no
  * version.  smem_map_wait on a key wakes when the key expires;
  * a wait on the whole map wakes only when a writer changes the map.
  *
@@ -470,7 +470,8 @@ SMEM_API int smem_map_incr_ex(smem_map *m, const char *key, int64_t delta, int64
 SMEM_API int smem_map_flush(smem_map *m);
 
 /*
- * Statistics.  Writers count sets (set, add, cas, incr, put; not expire),
+ * Statistics.  Writers count sets (set, add, put, cas, incr, incr_ex; not
+ * expire),
  * deletes (del; flush counts each entry it removes), evictions (live
  * entries evicted) and expirations (expired entries reclaimed) in the map,
  * exactly, but for the change of a writer killed in its middle, which may

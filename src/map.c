@@ -43,11 +43,12 @@
  * outside the region.
  *
  * Caches.  A record may carry an expiry (ms of the host's monotonic
- * clock; 0: never).  Readers treat an expired record as absent, and
- * nothing sweeps: a writer reclaims one when it writes that key or needs
- * room for a new key in a full map (expired entries first, then, in maps
- * created with SMEM_EVICT, the entry CLOCK picks: map-evict.c).  Removing
- * either is one unlink store, like a delete.  Statistics are counted by
+ * clock; 0: never).  Readers treat an expired record as absent, and no
+ * thread sweeps: writers reclaim expired records as part of their
+ * changes (a few records swept per change, a write of that key, or a new
+ * key in a full map), and a new key in a full map created with SMEM_EVICT
+ * evicts the entry CLOCK picks (map-evict.c).  Removing either is one
+ * unlink store, like a delete.  Statistics are counted by
  * writers in the header and by each handle for its gets (map-read.c).
  *
  * Where things are:
