@@ -211,6 +211,14 @@ static inline int has_expired(uint64_t expires, clock *c)
     return expires != 0 && clock_now(c) >= expires;
 }
 
+/* The milliseconds from NOW until EXPIRES (which is later), as an int64_t
+ * however far a scribbled expiry is. */
+static inline int64_t ms_until(uint64_t expires, uint64_t now)
+{
+    uint64_t left = expires - now;
+    return left <= (uint64_t)INT64_MAX ? (int64_t)left : INT64_MAX;
+}
+
 /* Whether some linked record may have expired: the header's bound on the
  * soonest expiry has passed.  (Read without the lock by readers, who then
  * look; a wrong answer from scribbled words costs time, not correctness.) */

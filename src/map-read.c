@@ -257,7 +257,7 @@ int smem_map_ttl(smem_map *m, const char *key, int64_t *ms_left)
     clock c = {0};
     if (!f.present || has_expired(f.expires, &c))
         return SMEM_ENOENT;
-    *ms_left = f.expires == 0 ? -1 : (int64_t)(f.expires - clock_now(&c));
+    *ms_left = f.expires == 0 ? -1 : ms_until(f.expires, clock_now(&c));
     return 0;
 }
 
@@ -385,7 +385,7 @@ static int visit_entry(const entry_copy *e, clock *c, void *arg)
     smem_map_entry out = {e->key, (const unsigned char *)e + VAL_OFFSET, e->len, e->version, -1};
     if (e->expires != 0) {
         uint64_t now = clock_now(c);
-        out.ms_left = now >= e->expires ? 0 : (int64_t)(e->expires - now);
+        out.ms_left = now >= e->expires ? 0 : ms_until(e->expires, now);
     }
     return w->fn(&out, w->arg);
 }

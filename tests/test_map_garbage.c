@@ -16,7 +16,16 @@
  * timeouts involved.  Thousands of rounds; the calls run in a helper
  * watched by this process, so a crash or a hang is reported with the
  * damage that caused it.  Under AddressSanitizer (CI) this is what catches
- * out-of-bounds reads. */
+ * out-of-bounds reads.
+ *
+ * Maps as caches too (map_garbage_cache.c): the map holds an entry that
+ * expires in an hour and one that has expired; damage also aims at the
+ * header's cache words (policy, bytes, next_expiry, expiring, the eviction
+ * hand, the reaper's position, the statistics) and the records' expires
+ * and used words; and every round also judges get_stale, ttl, walk (with
+ * and without SMEM_WALK_STALE), stats, put with every flag and time to
+ * live, expire, incr_ex and flush.  All of it twice: on a half-full map,
+ * and on a full SMEM_EVICT map, where new keys evict. */
 #include "check.h"
 
 #include "test_map_kit.c"
@@ -40,6 +49,9 @@ static const smem_opts quick = {0, 0, TIMEOUT_MS, NULL, NULL};
 struct shared {
     unsigned char healthy[MAX_BYTES];
     int rounds;
+    int live; /* live entries in the healthy bytes */
+    long bad_left; /* times left out of range (map_garbage_cache.c: bad_time_left) */
+    char bad_left_what[256];
 };
 static struct shared *sh;
 
@@ -225,9 +237,13 @@ static void calls(smem_map *m)
     known(n < 0 ? n : 0, "count");
 }
 
+/* The cache's calls and damage: map_garbage_cache.c, included below. */
+static void cache_calls(smem_map *m);
+
 static void judge(smem_map *pre)
 {
     calls(pre);
+    cache_calls(pre);
     smem_map *m = (smem_map *)1;
     int64_t t0 = th_now_ms();
     begin("open");
@@ -235,6 +251,7 @@ static void judge(smem_map *pre)
     end(t0, TIMEOUT_MS);
     if (rc == 0) {
         calls(m);
+        cache_calls(m);
         begin("close");
         smem_map_close(m);
     } else {
@@ -287,10 +304,30 @@ static void put_word(size_t off, uint64_t v, int width)
     }
 }
 
+#include "map_garbage_cache.c"
+
+static void damage_words(tv_rng *rng, int kind, int round)
+{
+    size_t size = gk->size;
+    if (kind == 3) { /* every word one small number: loops, all indexes alike */
+        int width = tv_below(rng, 2) ? 8 : 4;
+        uint64_t v = tv_below(rng, ME + 2);
+        size_t from = (size_t)tv_below(rng, 4) * 64;
+        for (size_t off = from; off + (size_t)width <= size; off += (size_t)width)
+            put_word(off, v, width);
+        set_what("every u%d from offset %zu set to %llu", width * 8, from,
+                 (unsigned long long)v);
+    } else { /* small words, each different: chains that go anywhere */
+        for (size_t off = 0; off + 4 <= size; off += 4)
+            put_word(off, tv_below(rng, ME + 2), 4);
+        set_what("every u32 a random number below %d (round %d)", ME + 2, round);
+    }
+}
+
 static void damage(tv_rng *rng, int round)
 {
     size_t size = gk->size;
-    int kind = (int)tv_below(rng, 10);
+    int kind = (int)tv_below(rng, 12);
     restore();
     switch (kind) {
     case 0: { /* a few random bytes */
@@ -316,22 +353,10 @@ static void damage(tv_rng *rng, int round)
         set_what("header: u%d %#llx at offset %zu", width * 8, (unsigned long long)v, off);
         break;
     }
-    case 3: { /* every word one small number: loops, all indexes alike */
-        int width = tv_below(rng, 2) ? 8 : 4;
-        uint64_t v = tv_below(rng, ME + 2);
-        size_t from = (size_t)tv_below(rng, 4) * 64;
-        for (size_t off = from; off + (size_t)width <= size; off += (size_t)width)
-            put_word(off, v, width);
-        set_what("every u%d from offset %zu set to %llu", width * 8, from,
-                 (unsigned long long)v);
+    case 3:
+    case 4:
+        damage_words(rng, kind, round);
         break;
-    }
-    case 4: { /* small words, each different: chains that go anywhere */
-        for (size_t off = 0; off + 4 <= size; off += 4)
-            put_word(off, tv_below(rng, ME + 2), 4);
-        set_what("every u32 a random number below %d (round %d)", ME + 2, round);
-        break;
-    }
     case 5: { /* a random window */
         size_t len = 1 + (size_t)tv_below(rng, 64);
         size_t off = (size_t)tv_below(rng, size);
@@ -363,6 +388,10 @@ static void damage(tv_rng *rng, int round)
         set_what("%d extreme words at random places (round %d)", count, round);
         break;
     }
+    case 10:
+    case 11:
+        damage_cache(rng, kind);
+        break;
     default: { /* bit flips */
         int count = 1 + (int)tv_below(rng, 4);
         for (int i = 0; i < count; i++) {
@@ -405,6 +434,7 @@ static int worker(void *own, unsigned char *bytes)
             set_what("region header: u64 %#llx at offset %zu", (unsigned long long)extremes[i],
                      off);
             calls(pre);
+            cache_calls(pre);
             memcpy(hdr + off, saved, 8);
         }
     }
@@ -418,42 +448,88 @@ static int worker(void *own, unsigned char *bytes)
     tm_val_expect("restored", b, len, 1);
     tm_val_fill(b, MV, 1, 6, 1);
     CHECK_OK(smem_map_set(pre, k, b, MV));
+    CHECK_EQ_INT(smem_map_count(pre), sh->live);
     CHECK_OK(smem_map_del(pre, tm_key(k, 2)));
-    CHECK_EQ_INT(smem_map_count(pre), ME / 2 - 1);
+    CHECK_EQ_INT(smem_map_count(pre), sh->live - 1);
+    int64_t left = 0;
+    CHECK_OK(smem_map_ttl(pre, "ttl-long", &left));
+    CHECK(left > 0);
+    int stale = 0;
+    CHECK_OK(smem_map_get_stale(pre, "ttl-gone", b, sizeof b, &len, NULL, &stale));
+    CHECK(stale == 1 && len == 4 && memcmp(b, "gone", 4) == 0);
     smem_map_close(pre);
     CHECKF(th_count_fds() <= fds, "descriptors leaked: %d before, %d after", fds, th_count_fds());
     return 0;
 }
 
-int main(int argc, char **argv)
+/* A live map held here while the worker damages it: half full
+ * (EVICTING 0), or full and SMEM_EVICT; with a counter, a freed entry,
+ * an entry that expires in an hour and one that has expired. */
+static smem_map *healthy_map(int evicting)
 {
-    th_dispatch(argc, argv, gk_helpers);
-    smem_region *ctl = NULL, *raw = NULL;
-    sh = gk_setup("mgarb", sizeof *sh, 0x3a9e, &ctl);
-    sh->rounds = (int)tm_scaled(3000, 3);
-
-    /* A live map, half full, held here for the whole test. */
-    smem_map *holder = NULL;
-    CHECK_OK(smem_map_open(name, ME, MV, &quick, &holder));
+    smem_map *m = NULL;
+    const smem_opts o = {evicting ? SMEM_EVICT : 0, 0, TIMEOUT_MS, NULL, NULL};
+    CHECK_OK(smem_map_open(name, ME, MV, &o, &m));
     unsigned char b[MV];
-    for (uint32_t i = 0; i < ME / 2; i++)
-        CHECK_OK(tm_set(holder, i, TM_VAL_MIN + i, 3, 1, b));
-    CHECK_OK(smem_map_set(holder, "counter", "5", 1));
+    uint32_t n = evicting ? ME - 3 : ME / 2;
+    for (uint32_t i = 0; i < n; i++)
+        CHECK_OK(tm_set(m, i, TM_VAL_MIN + i, 3, 1, b));
+    CHECK_OK(smem_map_set(m, "counter", "5", 1));
     char k[TM_KEY_BUF];
-    CHECK_OK(smem_map_del(holder, tm_key(k, 0))); /* a freed entry too */
+    if (!evicting)
+        CHECK_OK(smem_map_del(m, tm_key(k, 0))); /* a freed entry too */
+    CHECK_OK(smem_map_put(m, "ttl-long", "long", 4, &(smem_put){3600000, 0}, NULL));
+    CHECK_OK(smem_map_put(m, "ttl-gone", "gone", 4, &(smem_put){1, 0}, NULL));
+    int64_t left, deadline = th_now_ms() + 10000;
+    while (smem_map_ttl(m, "ttl-gone", &left) == 0) {
+        CHECKF(th_now_ms() < deadline, "ttl-gone has not expired after 10 s");
+        th_sleep_ms(1);
+    }
+    return m;
+}
+
+/* One map (see healthy_map) damaged for ROUNDS rounds by the worker;
+ * returns how many times left were out of range (bad_time_left). */
+static long run_map(int evicting, int rounds)
+{
+    smem_region *ctl = NULL, *raw = NULL;
+    sh = gk_setup(evicting ? "mgarbe" : "mgarb", sizeof *sh, 0x3a9e, &ctl);
+    sh->rounds = rounds;
+    smem_map *holder = healthy_map(evicting);
+    sh->live = smem_map_count(holder);
     data = gk_open_raw(&raw);
     gk->size = smem_region_size(raw);
     CHECKF(gk->size > 0 && gk->size <= MAX_BYTES, "a map region of %zu bytes", gk->size);
+    CHECKF(gk->size == RECS_AT + (ME + 1) * REC_SIZE, "a map of %zu bytes: not the layout of "
+           "src/map-layout.h that the damage aims at", gk->size);
     memcpy(sh->healthy, data, gk->size);
-    th_log("a map of %d entries of %d bytes: %zu bytes", ME, MV, gk->size);
+    th_log("a map of %d entries of %d bytes%s, %d live: %zu bytes", ME, MV,
+           evicting ? " (SMEM_EVICT, full)" : "", sh->live, gk->size);
 
     int64_t ms = gk_watch();
     th_log("%d rounds of damage (seed %#llx) in %lld ms: every call returned cleanly", gk->iter,
            (unsigned long long)gk->seed, (long long)ms);
     memcpy(data, sh->healthy, gk->size);
+    long bad_left = sh->bad_left;
+    if (bad_left)
+        th_log("library bug: time left out of range (%ld times; first: %s)", bad_left,
+               sh->bad_left_what);
     smem_region_close(raw);
     smem_map_close(holder);
     smem_region_close(ctl);
     CHECK(!th_shm_exists(name));
+    return bad_left;
+}
+
+int main(int argc, char **argv)
+{
+    th_dispatch(argc, argv, gk_helpers);
+    int rounds = (int)tm_scaled(3000, 3);
+    long bad_left = run_map(0, rounds);
+    bad_left += run_map(1, rounds / 2);
+    if (bad_left)
+        FAIL("library bug: smem_map_ttl or smem_map_walk gave a time left below -1, or 0 "
+             "for a live entry, %ld times (see bad_time_left in map_garbage_cache.c)",
+             bad_left);
     return 0;
 }
