@@ -136,34 +136,50 @@ static void announce(smem_map *m, uint64_t version)
     }
 }
 
-/* Writer lock held: the cache's bookkeeping for a record that is about
- * to be linked (SIGN 1) or was unlinked (SIGN -1).  Stores only: the
- * figures are hints for readers (map-layout.h) and rebuilt by repair. */
-static void account(smem_map *m, smem__rec *r, int sign)
+/* What a record adds to the cache's bookkeeping. */
+typedef struct footprint {
+    uint64_t bytes;   /* of key and value */
+    uint64_t expires; /* 0: never */
+} footprint;
+
+static footprint footprint_of(const smem__rec *r)
+{
+    uint32_t lens = smem__load_relaxed_u32(&r->lens);
+    footprint f = {(lens >> 24) + (lens & VLEN_MASK), smem__load_relaxed_u64(&r->expires)};
+    return f;
+}
+
+/* account's part for expiries, rarely needed. */
+static void account_expiry(smem_map *m, uint64_t in, uint64_t out)
 {
     smem__mhdr *h = m->hdr;
-    uint32_t lens = smem__load_relaxed_u32(&r->lens);
-    uint64_t bytes = smem__load_relaxed_u64(&h->bytes), size = (lens >> 24) + (lens & VLEN_MASK);
-    uint64_t expires = smem__load_relaxed_u64(&r->expires);
     uint32_t expiring = smem__load_relaxed_u32(&h->expiring);
-    if (sign > 0) {
-        smem__store_relaxed_u64(&h->bytes, bytes + size);
-        if (expires == 0)
-            return;
-        smem__store_relaxed_u32(&h->expiring, expiring + 1);
-        /* Before the link store: readers must never see the record linked
-         * and a bound that says nothing expires before it does.  The
-         * sweep's turn must count it too (map-evict.c). */
-        if (expires < smem__load_relaxed_u64(&h->next_expiry))
-            smem__store_relaxed_u64(&h->next_expiry, expires);
-        if (expires < smem__load_relaxed_u64(&h->sweep_min))
-            smem__store_relaxed_u64(&h->sweep_min, expires);
-    } else {
-        smem__store_relaxed_u64(&h->bytes, bytes >= size ? bytes - size : 0);
-        if (expires != 0 && expiring > 0)
-            smem__store_relaxed_u32(&h->expiring, expiring - 1);
-    }
+    expiring += in != 0;
+    expiring -= out != 0 && expiring > 0;
+    smem__store_relaxed_u32(&h->expiring, expiring);
+    /* Before the link store: readers must never see the record linked
+     * and a bound that says nothing expires before it does.  The sweep's
+     * turn must count it too (map-evict.c). */
+    if (in != 0 && in < smem__load_relaxed_u64(&h->next_expiry))
+        smem__store_relaxed_u64(&h->next_expiry, in);
+    if (in != 0 && in < smem__load_relaxed_u64(&h->sweep_min))
+        smem__store_relaxed_u64(&h->sweep_min, in);
 }
+
+/* Writer lock held: the cache's bookkeeping for a record IN about to be
+ * linked and a record OUT unlinked (either may be empty: all zero).
+ * Stores only: the figures are hints for readers (map-layout.h) and
+ * rebuilt by repair. */
+static void account(smem_map *m, footprint in, footprint out)
+{
+    smem__mhdr *h = m->hdr;
+    uint64_t bytes = smem__load_relaxed_u64(&h->bytes) + in.bytes;
+    smem__store_relaxed_u64(&h->bytes, bytes >= out.bytes ? bytes - out.bytes : 0);
+    if (in.expires | out.expires)
+        account_expiry(m, in.expires, out.expires);
+}
+
+static const footprint nothing = {0, 0};
 
 static void count_up(uint64_t *counter)
 {
@@ -196,7 +212,7 @@ static int remove_chosen(smem_map *m, uint32_t index1, uint64_t *counter)
     smem__store_release_u32(link, smem__load_relaxed_u32(&r->next));
     crash_point("evicted");
     group_changed(m, k.group);
-    account(m, r, -1);
+    account(m, nothing, footprint_of(r));
     free_record(m, index1);
     uint32_t count = smem__load_relaxed_u32(&m->hdr->count);
     smem__store_relaxed_u32(&m->hdr->count, count > 0 ? count - 1 : 0);
@@ -291,7 +307,8 @@ static int put(smem_map *m, const lookup *k, uint32_t *link, uint32_t old, const
     /* Read after make_room, which may have changed this very chain. */
     uint32_t next = old ? smem__load_relaxed_u32(&rec_at(m, old)->next) : smem__load_relaxed_u32(link);
     smem__store_relaxed_u32(&r->next, next);
-    account(m, r, 1);
+    footprint in = {k->klen + e->len, e->expires};
+    account(m, in, old ? footprint_of(rec_at(m, old)) : nothing);
     crash_point("written");
     /* The one link store: the record is whole before it is reachable. */
     smem__store_release_u32(link, fresh);
@@ -299,7 +316,6 @@ static int put(smem_map *m, const lookup *k, uint32_t *link, uint32_t old, const
     group_changed(m, k->group);
     crash_point("bumped");
     if (old) {
-        account(m, rec_at(m, old), -1);
         free_record(m, old);
     } else {
         smem__store_relaxed_u32(&h->count, smem__load_relaxed_u32(&h->count) + 1);
@@ -319,7 +335,7 @@ static void unlink_record(smem_map *m, const lookup *k, uint32_t *link, uint32_t
     smem__store_release_u32(link, smem__load_relaxed_u32(&rec_at(m, old)->next));
     crash_point("unlinked");
     group_changed(m, k->group);
-    account(m, rec_at(m, old), -1);
+    account(m, nothing, footprint_of(rec_at(m, old)));
     free_record(m, old);
     crash_point("freed");
     uint32_t count = smem__load_relaxed_u32(&h->count);
