@@ -1,6 +1,6 @@
 /*
  * module.c — the module sharedmem: its state, the exception classes, the
- * inspection functions (list_regions, stat, remove, gc, gc_all), version,
+ * inspection functions (list_regions, stat, remove, gc), version,
  * and the multi-phase initialisation that makes the types.
  */
 #include "common.h"
@@ -123,9 +123,25 @@ static PyObject *remove_fn(PyObject *module, PyObject *const *args, Py_ssize_t n
     Py_RETURN_NONE;
 }
 
+/* gc(): every stale region of this user (of every program: a test suite
+ * passes only names it made), as smem_region_gc(NULL). */
+static PyObject *gc_every_region(PyObject *module)
+{
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = smem_region_gc(NULL);
+    Py_END_ALLOW_THREADS
+    if (rc < 0)
+        return smempy_raise(state_of(module), rc, NULL, "gc of every region");
+    return PyLong_FromLong(rc);
+}
+
 static PyObject *gc_fn(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
                        PyObject *kwnames)
 {
+    int every = kwnames == NULL && (nargs == 0 || (nargs == 1 && args[0] == Py_None));
+    if (every)
+        return gc_every_region(module);
     PyObject *name;
     const char *n = name_arg(module, "gc", args, nargs, kwnames, &name);
     if (!n)
@@ -137,18 +153,6 @@ static PyObject *gc_fn(PyObject *module, PyObject *const *args, Py_ssize_t nargs
     if (rc < 0)
         return smempy_raise(state_of(module), rc, name, "gc");
     return PyBool_FromLong(rc);
-}
-
-static PyObject *gc_all_fn(PyObject *module, PyObject *unused)
-{
-    (void)unused;
-    int rc;
-    Py_BEGIN_ALLOW_THREADS
-    rc = smem_region_gc(NULL);
-    Py_END_ALLOW_THREADS
-    if (rc < 0)
-        return smempy_raise(state_of(module), rc, NULL, "gc all regions");
-    return PyLong_FromLong(rc);
 }
 
 static PyObject *version_fn(PyObject *module, PyObject *unused)
@@ -173,11 +177,10 @@ static PyMethodDef module_methods[] = {
      "remove(name)\n\nRemoves the name; processes that have it open keep their memory.  "
      "NotFoundError if\nabsent."},
     {"gc", FASTCALL_KW(gc_fn),
-     "gc(name) -> bool\n\nRemoves region name if it is stale (its users all died): True if "
+     "gc(name=None) -> bool | int\n\nRemoves region name if it is stale (its users all "
+     "died, or its creator\ndied initialising it): True if removed.  With no name, does "
+     "that for every\nregion of this user, of every program, and returns how many it "
      "removed."},
-    {"gc_all", gc_all_fn, METH_NOARGS,
-     "gc_all() -> int\n\nRemoves every stale region of this user, of every program; returns "
-     "how many."},
     {"version", version_fn, METH_NOARGS, "version() -> str\n\nThe C library's version."},
     {NULL, NULL, 0, NULL},
 };

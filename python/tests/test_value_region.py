@@ -226,10 +226,9 @@ def test_remove(name):
         sharedmem.remove(name)
 
 
-def test_gc_needs_a_name_and_removes_only_stale(name):
+def test_gc_of_one_name_removes_only_stale(name):
     with pytest.raises(TypeError):
-        sharedmem.gc()
-    assert callable(sharedmem.gc_all)  # exists; never called here
+        sharedmem.gc(42)
     with sharedmem.Region(name, 4096):
         assert sharedmem.gc(name) is False  # in use
     with sharedmem.Value(name, 8, persist=True):
@@ -254,6 +253,45 @@ def test_gc_needs_a_name_and_removes_only_stale(name):
         sharedmem.stat(name)
 
 
+GC_EVERY = """
+import os, signal, sys
+import sharedmem
+# In a private /dev/shm: two stale regions (their only user killed), one
+# in use, one persistent.  gc() removes the two, and nothing else.
+for stale in ("gone-1", "gone-2"):
+    pid = os.fork()
+    if pid == 0:
+        r = sharedmem.Region(stale, 4096)  # kept open: the kill leaves it stale
+        os.kill(os.getpid(), signal.SIGKILL)
+    os.waitpid(pid, 0)
+held = sharedmem.Region("held", 4096)
+with sharedmem.Value("kept", 8, persist=True):
+    pass
+removed = sharedmem.gc()
+left = sorted(r["name"] for r in sharedmem.list_regions())
+assert removed == 2 and left == ["held", "kept"], (removed, left)
+assert sharedmem.gc(None) == 0
+print("gc() removed", removed, "left", left)
+"""
+
+
+def test_gc_of_every_region_in_a_private_dev_shm():
+    """gc() with no name works over every region, so it runs only where it
+    can see none but its own: a mount namespace with its own /dev/shm."""
+    import shutil
+    import subprocess
+    import sys
+
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        pytest.skip("needs root and unshare(1) for a private /dev/shm")
+    script = "mount -t tmpfs -o size=16m smem-test /dev/shm && exec \"$0\" -c \"$1\""
+    r = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script,
+                        sys.executable, GC_EVERY], capture_output=True, text=True, timeout=120,
+                       env=dict(os.environ))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "gc() removed 2" in r.stdout
+
+
 def test_version():
     v = sharedmem.version()
     assert isinstance(v, str) and v == sharedmem.__version__
@@ -270,7 +308,7 @@ def test_module_file_and_stubs():
 def test_docstrings():
     missing = []
     for attr in ("Map", "Value", "Region", "list_regions", "stat", "remove", "gc",
-                 "gc_all", "version", "Error"):
+                 "version", "Error"):
         obj = getattr(sharedmem, attr)
         if not (obj.__doc__ or "").strip():
             missing.append(attr)
