@@ -327,3 +327,41 @@ def test_docstrings():
             if not (getattr(cls, attr).__doc__ or "").strip():
                 missing.append(f"{cls.__name__}.{attr}")
     assert not missing, missing
+
+
+def test_stubs_name_everything_the_module_has():
+    """sharedmem.pyi declares every public name of the module and of its
+    classes, and nothing the module lacks (but the TypedDicts that only
+    describe the dicts stat() and stats() return)."""
+    import ast
+
+    with open(os.path.join(os.path.dirname(sharedmem.__file__), "sharedmem.pyi")) as f:
+        tree = ast.parse(f.read())
+    declared, members = set(), {}
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and any(
+                getattr(b, "id", None) == "TypedDict" for b in node.bases):
+            continue
+        if isinstance(node, ast.ClassDef):
+            declared.add(node.name)
+            members[node.name] = {
+                n.name if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) else n.target.id
+                for n in node.body
+                if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+                or (isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name))
+            }
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            declared.add(node.name)
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            declared.add(node.target.id)
+        elif isinstance(node, ast.Assign):
+            declared.update(t.id for t in node.targets if isinstance(t, ast.Name))
+    public = {n for n in dir(sharedmem) if not n.startswith("_")} | {"__version__"}
+    declared = {n for n in declared if not n.startswith("_") or n == "__version__"}
+    assert public - declared == set(), f"not in the stubs: {sorted(public - declared)}"
+    assert declared - public == set(), f"in the stubs only: {sorted(declared - public)}"
+    for cls in ("Map", "Value", "Region"):
+        have = {n for n in dir(getattr(sharedmem, cls)) if not n.startswith("_")}
+        stub = {n for n in members[cls] if not n.startswith("_")}
+        assert have - stub == set(), f"{cls}: not in the stubs: {sorted(have - stub)}"
+        assert stub - have == set(), f"{cls}: in the stubs only: {sorted(stub - have)}"
