@@ -189,6 +189,19 @@ static inline void mark_used(smem_map *m, smem__rec *r)
         smem__store_relaxed_u32(&r->used, 1);
 }
 
+/* Reads KEY as read_key does, after checking it: 0 (with *F filled) or a
+ * negative code. */
+static inline int find_key(smem_map *m, const char *key, void *buf, size_t bufsize, found *f)
+{
+    int klen = key_length(key);
+    if (klen < 0)
+        return klen;
+    lookup k;
+    lookup_init(m, key, klen, &k);
+    int rc = unless_lost(m, read_key(m, &k, buf, bufsize, f));
+    return rc < 0 ? rc : 0;
+}
+
 /* get and get_stale: with STALE NULL, an expired entry is absent. */
 static inline int get_entry(smem_map *m, const char *key, void *buf, size_t bufsize, size_t *len,
                      uint64_t *version, int *stale)
@@ -201,13 +214,8 @@ static inline int get_entry(smem_map *m, const char *key, void *buf, size_t bufs
         *stale = 0;
     if (!m || (!buf && bufsize > 0))
         return SMEM_EINVAL;
-    int klen = key_length(key);
-    if (klen < 0)
-        return klen;
-    lookup k;
-    lookup_init(m, key, klen, &k);
     found f;
-    int rc = unless_lost(m, read_key(m, &k, buf, bufsize, &f));
+    int rc = find_key(m, key, buf, bufsize, &f);
     if (rc < 0)
         return rc;
     clock c = {0};
@@ -245,13 +253,8 @@ int smem_map_ttl(smem_map *m, const char *key, int64_t *ms_left)
         *ms_left = 0;
     if (!m || !ms_left)
         return SMEM_EINVAL;
-    int klen = key_length(key);
-    if (klen < 0)
-        return klen;
-    lookup k;
-    lookup_init(m, key, klen, &k);
     found f;
-    int rc = unless_lost(m, read_key(m, &k, NULL, 0, &f));
+    int rc = find_key(m, key, NULL, 0, &f);
     if (rc < 0)
         return rc;
     clock c = {0};

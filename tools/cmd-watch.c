@@ -34,6 +34,40 @@ static void print_watched(int json, const char *name, const char *key, const uns
     cli_entry_print(&e, json ? CLI_ENTRY_JSON : CLI_ENTRY_LINE);
 }
 
+/* What a watch waits on: a value, or a map's KEY (NULL: the whole map). */
+typedef struct watched {
+    smem_value *v;
+    smem_map *m;
+    const char *key;
+} watched;
+
+enum tick { TICK_CHANGED, TICK_AGAIN, TICK_END };
+
+/* One tick of a watch: flushes the output, then waits up to
+ * CLI_WATCH_TICK_MS for W to move past SEEN.  TICK_END, with *STATUS set,
+ * when the watch is over: a stop request (CLI_OK), a write error or a
+ * failed wait (CLI_FAIL, reported), or a name that no longer leads to W
+ * (CLI_WATCH_GONE). */
+static enum tick watch_tick(const cli_cmd *cmd, const char *name, const watched *w,
+                            uint64_t seen, int *status)
+{
+    if ((*status = flush_out(cmd, name)) != CLI_OK || cli_os_stop_requested())
+        return TICK_END;
+    int rc = w->v ? smem_value_wait(w->v, seen, CLI_WATCH_TICK_MS)
+                  : smem_map_wait(w->m, w->key, seen, CLI_WATCH_TICK_MS);
+    if (rc == SMEM_ETIMEDOUT && (w->v ? smem_value_named(w->v) : smem_map_named(w->m)) == 0) {
+        *status = CLI_WATCH_GONE;
+        return TICK_END;
+    }
+    if (rc == SMEM_ETIMEDOUT || rc == SMEM_EINTR)
+        return TICK_AGAIN;
+    if (rc < 0) {
+        *status = cli_fail(cmd, name, rc);
+        return TICK_END;
+    }
+    return TICK_CHANGED;
+}
+
 /* ---------------------------------------------------------------------- */
 /* watch NAME, of a value                                                 */
 
@@ -55,20 +89,15 @@ static int watch_value(const cli_cmd *cmd, const char *name, int json, smem_valu
         return cli_fail(cmd, name, rc);
     }
     print_watched(json, name, NULL, b.p, len, seen);
+    watched w = {v, NULL, NULL};
     for (;;) {
-        uint64_t version = 0;
-        if ((status = flush_out(cmd, name)) != CLI_OK)
+        enum tick t = watch_tick(cmd, name, &w, seen, &status);
+        if (t == TICK_END)
             break;
-        if (cli_os_stop_requested())
-            break;
-        rc = smem_value_wait(v, seen, CLI_WATCH_TICK_MS);
-        if (rc == SMEM_ETIMEDOUT && smem_value_named(v) == 0) {
-            status = CLI_WATCH_GONE;
-            break;
-        }
-        if (rc == SMEM_ETIMEDOUT || rc == SMEM_EINTR)
+        if (t == TICK_AGAIN)
             continue;
-        if (rc < 0 || (rc = cli_value_read(v, &b, &len, &version)) < 0) {
+        uint64_t version = 0;
+        if ((rc = cli_value_read(v, &b, &len, &version)) < 0) {
             status = cli_fail(cmd, name, rc);
             break;
         }
@@ -101,22 +130,13 @@ static int watch_key(const cli_cmd *cmd, const char *name, const char *key, int 
     }
     print_watched(json, name, key, rc == 0 ? b.p : NULL, len, seen);
 
+    watched w = {NULL, m, key};
     for (;;) {
-        if ((status = flush_out(cmd, name)) != CLI_OK)
+        enum tick t = watch_tick(cmd, name, &w, seen, &status);
+        if (t == TICK_END)
             break;
-        if (cli_os_stop_requested())
-            break;
-        rc = smem_map_wait(m, key, seen, CLI_WATCH_TICK_MS);
-        if (rc == SMEM_ETIMEDOUT && smem_map_named(m) == 0) {
-            status = CLI_WATCH_GONE;
-            break;
-        }
-        if (rc == SMEM_ETIMEDOUT || rc == SMEM_EINTR)
+        if (t == TICK_AGAIN)
             continue;
-        if (rc < 0) {
-            status = cli_fail(cmd, name, rc);
-            break;
-        }
         rc = cli_map_read(m, key, &b, &len, &version);
         if (rc < 0 && rc != SMEM_ENOENT) {
             status = cli_fail(cmd, name, rc);
@@ -186,24 +206,14 @@ static int watch_map(const cli_cmd *cmd, const char *name, int json, smem_map *m
     print_diff(json, name, seen, &old, &cur);
     old = cur;
 
+    watched w = {NULL, m, NULL};
     for (;;) {
-        uint64_t version;
-        if ((status = flush_out(cmd, name)) != CLI_OK)
+        enum tick t = watch_tick(cmd, name, &w, seen, &status);
+        if (t == TICK_END)
             break;
-        if (cli_os_stop_requested())
-            break;
-        rc = smem_map_wait(m, NULL, seen, CLI_WATCH_TICK_MS);
-        if (rc == SMEM_ETIMEDOUT && smem_map_named(m) == 0) {
-            status = CLI_WATCH_GONE;
-            break;
-        }
-        if (rc == SMEM_ETIMEDOUT || rc == SMEM_EINTR)
+        if (t == TICK_AGAIN)
             continue;
-        if (rc < 0) {
-            status = cli_fail(cmd, name, rc);
-            break;
-        }
-        version = smem_map_version(m); /* before the walk, as in dump */
+        uint64_t version = smem_map_version(m); /* before the walk, as in dump */
         if (version == seen)
             continue;
         if ((rc = cli_map_snapshot(m, 0, &cur)) < 0) {
