@@ -120,6 +120,9 @@ enum { /* smem_opts.flags */
                                implies SMEM_NOCREATE; used by tools such as `sharedmem hold` */
     SMEM_EVICT = 1 << 5,    /* maps only: a new map evicts to make room for a new key when full
                                instead of SMEM_EFULL (see smem_map_put) */
+    SMEM_GROW = 1 << 6,     /* maps only: a new map doubles its max_entries (smem_map_resize)
+                               when a new key finds it full, and its max_value when a value is
+                               longer, instead of SMEM_EFULL or SMEM_E2BIG */
 };
 
 typedef struct smem_opts { /* all-zero (or a NULL pointer) means the defaults */
@@ -295,9 +298,10 @@ typedef struct smem_map smem_map;
  * Opens the map NAME, creating it if needed, like smem_value_open (same
  * options: opts->init must be NULL and SMEM_ANYKIND is not allowed).  A
  * new map holds up to MAX_ENTRIES keys with values of up to MAX_VALUE
- * bytes (MAX_VALUE may be 0: keys alone), fixed for its life.  Attaching
+ * bytes (MAX_VALUE may be 0: keys alone), until smem_map_resize.  Attaching
  * with 0 for both accepts the existing figures; any other figures than the
- * existing ones, or a region of another kind, give SMEM_EMISMATCH.
+ * existing ones (those it was created with, or its current ones), or a
+ * region of another kind, give SMEM_EMISMATCH.
  * MAX_ENTRIES of 0 when creating is SMEM_EINVAL; figures above the limits
  * above, or a map larger than SMEM_SIZE_MAX, are SMEM_E2BIG.  SMEM_EVICT
  * (maps only) makes a new map evict when full (see smem_map_put); asking
@@ -306,6 +310,22 @@ typedef struct smem_map smem_map;
  */
 SMEM_API int smem_map_open(const char *name, size_t max_entries, size_t max_value,
                            const smem_opts *opts, smem_map **out);
+
+/*
+ * Makes the map hold up to MAX_ENTRIES keys with values of up to
+ * MAX_VALUE bytes, while other processes keep it open and keep reading
+ * and writing: the entries move to a new table under the writer lock,
+ * readers never wait and never miss an entry, and every other handle
+ * follows on its next call.  Neither figure may shrink (SMEM_EINVAL);
+ * the same figures are a no-op; beyond the limits SMEM_E2BIG.  A writer
+ * killed at any instant of the move leaves the old table or the new one
+ * whole, and the next writer finishes or undoes the move.  After a
+ * resize, smem_map_open accepts both the figures the map was created
+ * with and its current ones.  SMEM_EBADF on a read-only handle,
+ * SMEM_ENOSPC if the memory cannot be had, SMEM_ENOTSUP on Windows
+ * (not built there yet).  See SMEM_GROW for growth on demand.
+ */
+SMEM_API int smem_map_resize(smem_map *m, size_t max_entries, size_t max_value);
 
 /*
  * Inserts KEY or replaces its value with LEN bytes from VAL (VAL may be

@@ -99,6 +99,25 @@ static inline int smem__cas_acquire_u64(uint64_t *p, uint64_t expected, uint64_t
                                        __ATOMIC_RELAXED);
 }
 
+/* Sets *P to V and gives what it was. */
+static inline uint32_t smem__exchange_seq_cst_u32(uint32_t *p, uint32_t v)
+{
+    return __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST);
+}
+
+/* A pointer in private memory that threads publish to each other. */
+static inline void *smem__load_acquire_ptr(void *const *p)
+{
+    return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+/* Replaces *P with DESIRED if it still is EXPECTED: 1 if it did. */
+static inline int smem__cas_release_ptr(void **p, void *expected, void *desired)
+{
+    return __atomic_compare_exchange_n(p, &expected, desired, 0, __ATOMIC_ACQ_REL,
+                                       __ATOMIC_ACQUIRE);
+}
+
 static inline void smem__fence_acquire(void)
 {
     __atomic_thread_fence(__ATOMIC_ACQUIRE);

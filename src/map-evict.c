@@ -32,14 +32,14 @@
 /* The record after the one at I (0 to records - 1), going round. */
 static uint64_t next_index(const smem_map *m, uint64_t i)
 {
-    return i + 1 < m->g.records ? i + 1 : 0;
+    return i + 1 < m->t->g.records ? i + 1 : 0;
 }
 
 /* A position read from the region, as an index below the record count. */
 static uint64_t position(const smem_map *m, const uint32_t *word)
 {
     uint64_t i = smem__load_relaxed_u32(word);
-    return i < m->g.records ? i : 0;
+    return i < m->t->g.records ? i : 0;
 }
 
 /* Where the sweep's turn stands: records left to visit, and the soonest
@@ -55,7 +55,7 @@ static void sweep_visit(smem_map *m, turn *t, uint64_t expires)
         t->least = expires;
     if (--t->left == 0) {
         smem__store_relaxed_u64(&m->hdr->next_expiry, t->least);
-        t->left = m->g.records;
+        t->left = m->t->g.records;
         t->least = NEVER;
     }
 }
@@ -65,11 +65,11 @@ uint32_t smem__map_sweep(smem_map *m, uint64_t now, uint64_t budget)
     smem__mhdr *h = m->hdr;
     uint64_t i = position(m, &h->reap), circle = NEVER;
     turn t = {smem__load_relaxed_u32(&h->sweep_left), smem__load_relaxed_u64(&h->sweep_min)};
-    if (t.left == 0 || t.left > m->g.records)
-        t = (turn){m->g.records, NEVER}; /* a fresh map, or scribbled: start a turn */
+    if (t.left == 0 || t.left > m->t->g.records)
+        t = (turn){m->t->g.records, NEVER}; /* a fresh map, or scribbled: start a turn */
     uint32_t found = 0;
     for (uint64_t steps = 0; steps < budget && !found; steps++, i = next_index(m, i)) {
-        smem__rec *r = rec_at(m, (uint32_t)(i + 1));
+        smem__rec *r = rec_at(m->t, (uint32_t)(i + 1));
         uint64_t expires = 0;
         if (smem__load_relaxed_u64(&r->version) != 0) /* else free */
             expires = smem__load_relaxed_u64(&r->expires);
@@ -80,11 +80,11 @@ uint32_t smem__map_sweep(smem_map *m, uint64_t now, uint64_t budget)
         circle = expires != 0 && expires < circle ? expires : circle;
         sweep_visit(m, &t, expires);
     }
-    if (!found && budget >= m->g.records) {
+    if (!found && budget >= m->t->g.records) {
         /* Every record was seen just now and none has expired: the bound
          * is exact, and a new turn starts here. */
         smem__store_relaxed_u64(&h->next_expiry, circle);
-        t = (turn){m->g.records, NEVER};
+        t = (turn){m->t->g.records, NEVER};
     }
     smem__store_relaxed_u32(&h->reap, (uint32_t)i);
     smem__store_relaxed_u32(&h->sweep_left, (uint32_t)t.left);
@@ -96,8 +96,8 @@ uint32_t smem__map_clock_victim(smem_map *m)
 {
     uint64_t i = position(m, &m->hdr->hand);
     /* Two turns: the first may only clear marks. */
-    for (uint64_t steps = 0; steps < 2 * m->g.records; steps++, i = next_index(m, i)) {
-        smem__rec *r = rec_at(m, (uint32_t)(i + 1));
+    for (uint64_t steps = 0; steps < 2 * m->t->g.records; steps++, i = next_index(m, i)) {
+        smem__rec *r = rec_at(m->t, (uint32_t)(i + 1));
         if (smem__load_relaxed_u64(&r->version) == 0)
             continue; /* free */
         if (smem__load_relaxed_u32(&r->used) != 0) {

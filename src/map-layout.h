@@ -30,13 +30,16 @@
 #define VLEN_MASK 0x00ffffffu /* rec.lens: value length below, key length in the top byte */
 #define ALIGN8(n) (((n) + 7) & ~(uint64_t)7)
 #define MAP_EVICT 0x1u        /* mhdr.policy: created with SMEM_EVICT */
+#define MAP_GROW 0x2u         /* mhdr.policy: created with SMEM_GROW */
+#define THDR_SIZE 64          /* the header of a table of its own (generation 1 on) */
+#define TABLE_MAGIC UINT64_C(0x454c424154504d53) /* "SMPTABLE" on little-endian */
 #define NEVER UINT64_MAX      /* mhdr.next_expiry when nothing expires */
 
 typedef struct smem__mhdr {
-    /* Fixed at creation. */
+    /* The figures of the current table (map-resize.c). */
     uint64_t max_entries; /*  0 */
     uint64_t max_value;   /*  8 */
-    uint64_t seed;        /* 16: of the key hash */
+    uint64_t seed;        /* 16: of the key hash, fixed at creation */
     /* Changed by writers, read by waiters. */
     uint64_t version;     /* 24: the map-wide version: the last change's number */
     uint32_t changes;     /* 32: +1 per change; futex word for waiters */
@@ -45,15 +48,18 @@ typedef struct smem__mhdr {
     uint32_t free_head;   /* 44: first record of the free list (index + 1), 0 if none */
     uint32_t fresh;       /* 48: records from this index on were never used */
     uint32_t repair;      /* 52: nonzero: rebuild before the next change (see repair) */
-    uint32_t policy;      /* 56: MAP_EVICT or 0, fixed at creation */
-    uint8_t pad0[4];
+    uint32_t policy;      /* 56: MAP_EVICT, MAP_GROW, fixed at creation */
+    uint32_t resizing;    /* 60: nonzero: the generation a resize is building */
     smem__wlock lock;     /* 64: the writer lock */
     /* The cache's positions, changed by writers under the lock. */
     uint32_t expiring;    /* 88: linked records with an expiry */
     uint32_t hand;        /* 92: the record (index) eviction looks at next */
     uint32_t reap;        /* 96: the record (index) the sweep for expired ones looks at next */
     uint32_t sweep_left;  /* 100: records the sweep has yet to visit in this turn */
-    uint8_t pad1[24];
+    /* The figures of generation 0, the table in this region: fixed. */
+    uint64_t first_entries; /* 104 */
+    uint64_t first_value;   /* 112 */
+    uint8_t pad1[8];
     /* The cache's figures, changed by writers under the lock. */
     uint64_t bytes;       /* 128: key and value bytes of the linked records */
     uint64_t next_expiry; /* 136: no linked record expires before this (a bound; NEVER) */
@@ -62,8 +68,22 @@ typedef struct smem__mhdr {
     uint8_t pad2[8];
     /* Gets, added in batches by each handle (smem_map_stats). */
     uint64_t hits, misses; /* 192 */
-    uint8_t pad3[48];
+    /* The current table's generation: 0 is the one in this region, n > 0
+     * the table object n (map-resize.c).  Written once per resize, read
+     * by every call: in a line that changes seldom. */
+    uint32_t gen;          /* 208 */
+    uint8_t pad3[44];
 } smem__mhdr;
+
+/* The start of a table object (generation 1 on); groups and records
+ * follow, then the tail (map-resize.c). */
+typedef struct smem__thdr {
+    uint64_t magic;       /* TABLE_MAGIC, written before the table is published */
+    uint64_t gen;
+    uint64_t max_entries;
+    uint64_t max_value;
+    uint8_t pad[32];
+} smem__thdr;
 
 typedef struct smem__group {
     uint32_t seq;                   /* +1 after each change to one of its chains */
@@ -83,6 +103,7 @@ typedef struct smem__rec {
 _Static_assert(sizeof(smem__mhdr) == MHDR_SIZE, "map header is part of the layout");
 _Static_assert(sizeof(smem__group) == GROUP_SIZE, "bucket group is part of the layout");
 _Static_assert(sizeof(smem__rec) == REC_HDR_SIZE, "record header is part of the layout");
+_Static_assert(sizeof(smem__thdr) == THDR_SIZE, "table header is part of the layout");
 _Static_assert(SMEM_MAP_VALUE_MAX <= VLEN_MASK, "value lengths fit rec.lens");
 
 /*
@@ -109,23 +130,47 @@ typedef struct geometry {
     uint64_t ngroups;
     uint64_t nbuckets; /* at least max_entries */
     uint64_t rec_size;
-    uint64_t size;     /* of the region's data */
+    uint64_t tables;   /* bytes of the groups and the records */
+    uint64_t size;     /* of the region's data, were this table generation 0 */
 } geometry;
+
+/*
+ * A table as this handle maps it: generation 0 inside the region, later
+ * ones in table objects of their own (map-resize.c).  Everything in it was
+ * validated when the handle mapped it, and is never re-read from shared
+ * memory.  A handle's tables form a list, newest first (smem_map.t); an
+ * older one stays in the list until close, its memory given back as soon
+ * as no walk of this handle is in it (map-resize.c).
+ */
+typedef struct table {
+    uint32_t gen;
+    smem__group *groups;
+    unsigned char *recs;
+    geometry g;
+    size_t max_entries, max_value;
+    const uint64_t *tail;  /* the object's tail (the region's for generation 0) */
+    void *base;            /* the table object's mapping (generation 1 on), else NULL */
+    uint64_t total;        /* its size */
+    struct table *older;
+    uint32_t walkers;      /* walks of this handle in it (atomic) */
+    uint32_t retired;      /* a newer table replaced it in the handle (atomic) */
+    uint32_t released;     /* its mapping was given back (atomic) */
+} table;
 
 struct smem_map {
     smem_region *region;
     smem__mhdr *hdr;
-    smem__group *groups;
-    unsigned char *recs;
+    table *t;              /* the newest table this handle follows (atomic) */
+    table first;           /* generation 0 */
     /* As validated at open: never re-read from the region. */
-    size_t max_entries, max_value;
     uint64_t seed;
-    geometry g;
+    size_t asked_entries, asked_value; /* what the opener asked for (0: anything) */
     const uint64_t *tail; /* smem__region_tail: one load per call */
     const uint64_t *lit; /* the beacon word (smem__wlock_writer_id) */
     int rdonly;      /* opened SMEM_RDONLY */
     int evicting;    /* created with SMEM_EVICT (mhdr.policy, checked at open) */
     int marks;       /* gets mark what they find (evicting, and writable) */
+    int growing;     /* created with SMEM_GROW */
     /* This handle's gets; every 256th adds 256 to the map's totals
      * (count_get), and close adds the rest. */
     uint64_t hits, misses;
@@ -135,17 +180,27 @@ struct smem_map {
  * (its memory reads as zeros since: see smem__region_shrunk).  Checked
  * after the memory was touched, so that nothing read from the zeros
  * escapes. */
-static inline int unless_lost(const smem_map *m, int rc)
+static inline const table *handle_table(const smem_map *m)
 {
-    return smem__region_shrunk(m->tail) ? SMEM_EBADREGION : rc;
+    return __atomic_load_n(&m->t, __ATOMIC_ACQUIRE);
 }
 
-/* What a chain walk is looking for, computed once per call. */
+static inline int unless_lost(const smem_map *m, int rc)
+{
+    return smem__region_shrunk(m->tail) || smem__region_shrunk(handle_table(m)->tail)
+               ? SMEM_EBADREGION
+               : rc;
+}
+
+/* What a chain walk is looking for, computed once per call, and placed in
+ * the table T (lookup_place: again if the map moved to another one). */
 typedef struct lookup {
     const char *key;
     uint32_t klen;
     uint32_t group;
     uint32_t slot;
+    uint64_t hash;
+    const table *t;
 } lookup;
 
 static inline int geometry_of(uint64_t max_entries, uint64_t max_value, geometry *g)
@@ -157,13 +212,14 @@ static inline int geometry_of(uint64_t max_entries, uint64_t max_value, geometry
     g->nbuckets = g->ngroups * GROUP_BUCKETS;
     g->rec_size = REC_HDR_SIZE + KEY_MAX + ALIGN8(max_value);
     /* No overflow: at most 2^30 records of at most 2^20 + 80 bytes. */
-    g->size = MHDR_SIZE + g->ngroups * GROUP_SIZE + g->records * g->rec_size;
+    g->tables = g->ngroups * GROUP_SIZE + g->records * g->rec_size;
+    g->size = MHDR_SIZE + g->tables;
     return g->size <= SMEM_SIZE_MAX ? 0 : SMEM_E2BIG;
 }
 
-static inline smem__rec *rec_at(const smem_map *m, uint32_t index1)
+static inline smem__rec *rec_at(const table *t, uint32_t index1)
 {
-    return (smem__rec *)(m->recs + (uint64_t)(index1 - 1) * m->g.rec_size);
+    return (smem__rec *)(t->recs + (uint64_t)(index1 - 1) * t->g.rec_size);
 }
 
 static inline char *rec_key(smem__rec *r)
@@ -177,9 +233,9 @@ static inline unsigned char *rec_val(smem__rec *r)
 }
 
 /* An index read from the region that names a record. */
-static inline int valid_index(const smem_map *m, uint32_t index1)
+static inline int valid_index(const table *t, uint32_t index1)
 {
-    return index1 >= 1 && index1 <= m->g.records;
+    return index1 >= 1 && index1 <= t->g.records;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -289,18 +345,26 @@ static inline uint64_t key_hash(uint64_t seed, const char *key, size_t klen)
 }
 
 /* The bucket of a hash: a multiply instead of a division by nbuckets. */
-static inline uint64_t bucket_of(const smem_map *m, uint64_t hash)
+static inline uint64_t bucket_of(const table *t, uint64_t hash)
 {
-    return ((hash >> 32) * m->g.nbuckets) >> 32;
+    return ((hash >> 32) * t->g.nbuckets) >> 32;
 }
 
-static inline void lookup_init(const smem_map *m, const char *key, int klen, lookup *k)
+static inline void lookup_place(lookup *k, const table *t)
 {
-    uint64_t b = bucket_of(m, key_hash(m->seed, key, (size_t)klen));
-    k->key = key;
-    k->klen = (uint32_t)klen;
+    uint64_t b = bucket_of(t, k->hash);
     k->group = (uint32_t)(b / GROUP_BUCKETS);
     k->slot = (uint32_t)(b % GROUP_BUCKETS);
+    k->t = t;
+}
+
+static inline void lookup_init(const smem_map *m, const table *t, const char *key, int klen,
+                               lookup *k)
+{
+    k->key = key;
+    k->klen = (uint32_t)klen;
+    k->hash = key_hash(m->seed, key, (size_t)klen);
+    lookup_place(k, t);
 }
 
 /* Whether record R holds the key K.  (R may be changing under a reader,
@@ -321,7 +385,7 @@ void smem__map_write_end(smem_map *m);
 /* map-read.c: the version of K's entry (0 if absent or expired) and when
  * it expires (0: never), or with K NULL the map version, as a consistent
  * read sees it. */
-int smem__map_current_version(smem_map *m, const lookup *k, uint64_t *version,
+int smem__map_current_version(smem_map *m, lookup *k, uint64_t *version,
                               uint64_t *expires);
 
 /* map-rebuild.c, writer lock held: repair rebuilds the free list, the
@@ -330,6 +394,50 @@ int smem__map_current_version(smem_map *m, const lookup *k, uint64_t *version,
  * SMEM_ENOMEM (repair). */
 int smem__map_repair(smem_map *m);
 void smem__map_free_all(smem_map *m);
+
+/* map-counter.c: a counter's decimal text (an optional '-', then 1 to 19
+ * digits) to its value (0, SMEM_EINVAL or SMEM_ERANGE), and back (into
+ * at least 20 bytes; gives the length). */
+int smem__map_parse_counter(const char *s, size_t len, int64_t *out);
+size_t smem__map_format_counter(int64_t n, char *buf);
+
+/* map-resize.c.  smem__map_follow makes the handle's table the map's
+ * current one, mapping it first (map_table is its fast path).  A walk
+ * keeps its table mapped from walk_begin to walk_end.  place_table fills
+ * T for a table whose groups start at GROUPS.  Writer lock held: grow
+ * moves the map to a table of ENTRIES and VALUE (0, 1 if damaged, or a
+ * code), grow_for to the doubled figures SMEM_GROW asks for (a value of
+ * NEED bytes), settle_resize ends a resize a dead writer left (repair),
+ * and free_tables unmaps every table of a closing handle. */
+int smem__map_follow(smem_map *m, const table **out);
+int smem__map_walk_begin(smem_map *m, const table **out);
+void smem__map_walk_end(const table *t);
+void smem__map_place_table(table *t, uint32_t gen, unsigned char *groups, uint64_t max_entries,
+                           uint64_t max_value, const geometry *g, const uint64_t *tail);
+int smem__map_grow(smem_map *m, uint64_t entries, uint64_t value);
+int smem__map_grow_for(smem_map *m, size_t need);
+void smem__map_settle_resize(smem_map *m);
+void smem__map_free_tables(smem_map *m);
+
+/* The table the map is on, following it there first if it moved (one
+ * load and a compare when it did not). */
+static inline int map_table(smem_map *m, const table **out)
+{
+    const table *t = handle_table(m);
+    if (smem__load_acquire_u32(&m->hdr->gen) == t->gen) {
+        *out = t;
+        return 0;
+    }
+    return smem__map_follow(m, out);
+}
+
+/* After reading T, and an acquire fence: whether the map moved on from T
+ * meanwhile, so that what was read may be stale (or zeros: see retire in
+ * map-resize.c).  Then the reader looks again, in the new table. */
+static inline int table_moved(const smem_map *m, const table *t)
+{
+    return smem__load_relaxed_u32(&m->hdr->gen) != t->gen;
+}
 
 /* map-evict.c, writer lock held: the sweep goes on for up to BUDGET
  * records and gives the first expired one (index + 1), or 0; with BUDGET

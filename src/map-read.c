@@ -45,20 +45,29 @@ enum { READ_OK = 0, READ_RETRY = 1 };
  * second read of seq: if any byte we copied was written by a writer
  * reusing a record, that writer's release fence (alloc_record) came after
  * the seq increment that retired the record, so we see the seq changed.
+ * The table's generation is read after the same fence: if the map moved
+ * to a new table before the second read of seq, what we read may miss a
+ * change made there since.
  */
-static int read_chain(smem_map *m, const lookup *k, void *buf, size_t bufsize, found *f)
+static int read_chain(smem_map *m, lookup *k, void *buf, size_t bufsize, found *f)
 {
-    smem__group *grp = &m->groups[k->group];
+    const table *t;
+    int rc = map_table(m, &t);
+    if (rc < 0)
+        return rc;
+    if (k->t != t)
+        lookup_place(k, t); /* the map moved to another table */
+    smem__group *grp = &t->groups[k->group];
     uint32_t s0 = smem__load_acquire_u32(&grp->seq);
     uint32_t index1 = smem__load_acquire_u32(&grp->head[k->slot]);
     int bad = 0;
     f->present = 0;
     for (uint64_t steps = 0; index1 != 0; steps++) {
-        if (!valid_index(m, index1) || steps >= m->g.records) {
+        if (!valid_index(t, index1) || steps >= t->g.records) {
             bad = 1; /* out of range, or a cycle */
             break;
         }
-        smem__rec *r = rec_at(m, index1);
+        smem__rec *r = rec_at(t, index1);
         uint32_t lens = smem__load_relaxed_u32(&r->lens);
         if (rec_holds(r, lens, k)) {
             f->present = 1;
@@ -66,15 +75,17 @@ static int read_chain(smem_map *m, const lookup *k, void *buf, size_t bufsize, f
             f->version = smem__load_relaxed_u64(&r->version);
             f->expires = smem__load_relaxed_u64(&r->expires);
             f->rec = r;
-            if (f->len <= m->max_value && f->len <= bufsize && f->len > 0)
+            if (f->len <= t->max_value && f->len <= bufsize && f->len > 0)
                 smem__copy_from_shared(buf, rec_val(r), f->len);
-            bad = f->len > m->max_value;
+            bad = f->len > t->max_value;
             break;
         }
         index1 = smem__load_acquire_u32(&r->next);
     }
     smem__fence_acquire();
-    if (smem__load_relaxed_u32(&grp->seq) != s0)
+    /* A moved map may have changed since in its new table (and a reader
+     * of a retired table may have read zeros): look again there. */
+    if (smem__load_relaxed_u32(&grp->seq) != s0 || table_moved(m, t))
         return READ_RETRY;
     return bad ? SMEM_EBADREGION : READ_OK;
 }
@@ -119,7 +130,7 @@ static int read_consistent(smem_map *m, attempt_fn attempt, void *arg)
 }
 
 typedef struct key_read {
-    const lookup *k;
+    lookup *k;
     void *buf;
     size_t bufsize;
     found f;
@@ -132,7 +143,7 @@ static int read_attempt(smem_map *m, void *arg)
 }
 
 /* read_key after a first attempt lost the race. */
-static int read_key_again(smem_map *m, const lookup *k, void *buf, size_t bufsize, found *f)
+static int read_key_again(smem_map *m, lookup *k, void *buf, size_t bufsize, found *f)
 {
     key_read r = {k, buf, bufsize, {0, 0, 0, 0, NULL}};
     int rc = read_consistent(m, read_attempt, &r);
@@ -140,13 +151,13 @@ static int read_key_again(smem_map *m, const lookup *k, void *buf, size_t bufsiz
     return rc;
 }
 
-static inline int read_key(smem_map *m, const lookup *k, void *buf, size_t bufsize, found *f)
+static inline int read_key(smem_map *m, lookup *k, void *buf, size_t bufsize, found *f)
 {
     int rc = read_chain(m, k, buf, bufsize, f); /* almost always enough */
     return rc != READ_RETRY ? rc : read_key_again(m, k, buf, bufsize, f);
 }
 
-int smem__map_current_version(smem_map *m, const lookup *k, uint64_t *version,
+int smem__map_current_version(smem_map *m, lookup *k, uint64_t *version,
                               uint64_t *expires)
 {
     *expires = 0;
@@ -196,9 +207,13 @@ static inline int find_key(smem_map *m, const char *key, void *buf, size_t bufsi
     int klen = key_length(key);
     if (klen < 0)
         return klen;
+    const table *t;
+    int rc = map_table(m, &t);
+    if (rc < 0)
+        return unless_lost(m, rc);
     lookup k;
-    lookup_init(m, key, klen, &k);
-    int rc = unless_lost(m, read_key(m, &k, buf, bufsize, f));
+    lookup_init(m, t, key, klen, &k);
+    rc = unless_lost(m, read_key(m, &k, buf, bufsize, f));
     return rc < 0 ? rc : 0;
 }
 
@@ -287,6 +302,7 @@ typedef struct entry_copy {
 #define VAL_OFFSET ALIGN8(sizeof(entry_copy))
 
 typedef struct group_copy {
+    const table *t;     /* kept by the walk (smem__map_walk_begin) */
     uint32_t group;
     int values;         /* copy the values too, not only keys and figures */
     unsigned char *buf; /* n copies of stride bytes */
@@ -302,14 +318,15 @@ static entry_copy *copy_at(group_copy *gc, size_t i)
 static int copy_group(smem_map *m, void *arg)
 {
     group_copy *gc = arg;
-    smem__group *grp = &m->groups[gc->group];
+    const table *t = gc->t;
+    smem__group *grp = &t->groups[gc->group];
     uint32_t s0 = smem__load_acquire_u32(&grp->seq);
     int bad = 0;
     gc->n = 0;
     for (uint32_t slot = 0; slot < GROUP_BUCKETS && !bad; slot++) {
         uint32_t index1 = smem__load_acquire_u32(&grp->head[slot]);
         for (uint64_t steps = 0; index1 != 0 && !bad; steps++) {
-            if (!valid_index(m, index1) || steps >= m->g.records || gc->n >= m->g.records) {
+            if (!valid_index(t, index1) || steps >= t->g.records || gc->n >= t->g.records) {
                 bad = 1;
                 break;
             }
@@ -321,14 +338,14 @@ static int copy_group(smem_map *m, void *arg)
                 gc->buf = more;
                 gc->cap = cap;
             }
-            smem__rec *r = rec_at(m, index1);
+            smem__rec *r = rec_at(t, index1);
             entry_copy *e = copy_at(gc, gc->n);
             uint32_t lens = smem__load_relaxed_u32(&r->lens);
             size_t klen = lens >> 24;
             e->len = lens & VLEN_MASK;
             e->version = smem__load_relaxed_u64(&r->version);
             e->expires = smem__load_relaxed_u64(&r->expires);
-            bad = klen < 1 || klen > KEY_MAX || e->len > m->max_value;
+            bad = klen < 1 || klen > KEY_MAX || e->len > t->max_value;
             if (!bad) {
                 smem__copy_from_shared(e->key, rec_key(r), klen);
                 e->key[klen] = 0;
@@ -337,7 +354,7 @@ static int copy_group(smem_map *m, void *arg)
                 /* A record can only be reached from its own bucket, so
                  * that garbage links cannot show one entry twice. */
                 bad = strlen(e->key) != klen ||
-                      bucket_of(m, key_hash(m->seed, e->key, klen)) !=
+                      bucket_of(t, key_hash(m->seed, e->key, klen)) !=
                           (uint64_t)gc->group * GROUP_BUCKETS + slot;
             }
             gc->n++;
@@ -356,10 +373,13 @@ static int walk(smem_map *m, int values, int stale,
                 int (*fn)(const entry_copy *e, clock *c, void *arg), void *arg)
 {
     group_copy gc = {.values = values};
-    gc.stride = (size_t)ALIGN8(VAL_OFFSET + (values ? m->max_value : 0));
+    int rc = smem__map_walk_begin(m, &gc.t);
+    if (rc < 0)
+        return unless_lost(m, rc);
+    gc.stride = (size_t)ALIGN8(VAL_OFFSET + (values ? gc.t->max_value : 0));
     clock c = {0};
-    int visited = 0, rc = 0;
-    for (uint64_t g = 0; g < m->g.ngroups && rc == 0; g++) {
+    int visited = 0;
+    for (uint64_t g = 0; g < gc.t->g.ngroups && rc == 0; g++) {
         gc.group = (uint32_t)g;
         rc = unless_lost(m, read_consistent(m, copy_group, &gc));
         for (size_t i = 0; rc == 0 && i < gc.n; i++) {
@@ -371,6 +391,7 @@ static int walk(smem_map *m, int values, int stale,
                 rc = 1;
         }
     }
+    smem__map_walk_end(gc.t);
     free(gc.buf);
     return rc < 0 ? rc : visited;
 }
@@ -448,9 +469,13 @@ static int take_census(smem_map *m, census *n)
     n->live = n->stale = 0;
     clock c = {0};
     if (!may_have_expired(m, &c)) {
+        const table *t;
+        int rc = map_table(m, &t);
         uint32_t count = smem__load_relaxed_u32(&m->hdr->count);
         n->live = count;
-        return unless_lost(m, count <= m->max_entries ? 0 : SMEM_EBADREGION);
+        if (rc == 0 && count > t->max_entries && !table_moved(m, t))
+            rc = SMEM_EBADREGION;
+        return unless_lost(m, rc);
     }
     int rc = walk(m, 0, 1, count_entry, n);
     return rc < 0 ? rc : 0;
@@ -491,7 +516,7 @@ int smem_map_stats(smem_map *m, struct smem_map_stats *out)
     out->expirations = smem__load_relaxed_u64(&h->expirations);
     out->entries = n.live;
     out->stale = n.stale;
-    out->max_entries = m->max_entries;
+    out->max_entries = handle_table(m)->max_entries;
     out->bytes = smem__load_relaxed_u64(&h->bytes);
     out->evicting = m->evicting;
     return unless_lost(m, 0);

@@ -16,13 +16,13 @@ static int rec_sound(const smem_map *m, smem__rec *r, uint64_t bucket)
 {
     uint32_t lens = smem__load_relaxed_u32(&r->lens);
     uint32_t klen = lens >> 24;
-    if (klen < 1 || klen > KEY_MAX || (lens & VLEN_MASK) > m->max_value)
+    if (klen < 1 || klen > KEY_MAX || (lens & VLEN_MASK) > m->t->max_value)
         return 0;
     char key[KEY_MAX];
     smem__copy_from_shared(key, rec_key(r), klen);
     if (memchr(key, 0, klen))
         return 0;
-    return bucket_of(m, key_hash(m->seed, key, klen)) == bucket;
+    return bucket_of(m->t, key_hash(m->seed, key, klen)) == bucket;
 }
 
 /* What a walk of the chains finds. */
@@ -49,22 +49,22 @@ static void tally_record(smem__rec *r, tally *t)
  * LINKED and tallies them. */
 static void cut_chains(smem_map *m, unsigned char *linked, tally *t)
 {
-    for (uint64_t b = 0; b < m->g.nbuckets; b++) {
-        smem__group *grp = &m->groups[b / GROUP_BUCKETS];
+    for (uint64_t b = 0; b < m->t->g.nbuckets; b++) {
+        smem__group *grp = &m->t->groups[b / GROUP_BUCKETS];
         uint32_t *link = &grp->head[b % GROUP_BUCKETS];
         for (;;) {
             uint32_t index1 = smem__load_relaxed_u32(link);
             if (index1 == 0)
                 break;
             uint32_t i = index1 - 1;
-            if (!valid_index(m, index1) || (linked[i / 8] & (1u << (i % 8))) ||
-                !rec_sound(m, rec_at(m, index1), b)) {
+            if (!valid_index(m->t, index1) || (linked[i / 8] & (1u << (i % 8))) ||
+                !rec_sound(m, rec_at(m->t, index1), b)) {
                 smem__store_release_u32(link, 0);
                 break;
             }
             linked[i / 8] |= (unsigned char)(1u << (i % 8));
-            tally_record(rec_at(m, index1), t);
-            link = &rec_at(m, index1)->next;
+            tally_record(rec_at(m->t, index1), t);
+            link = &rec_at(m->t, index1)->next;
         }
     }
 }
@@ -74,20 +74,20 @@ static void cut_chains(smem_map *m, unsigned char *linked, tally *t)
  * in index order. */
 static void free_unlinked(smem_map *m, const unsigned char *linked)
 {
-    for (uint64_t g = 0; g < m->g.ngroups; g++)
-        smem__store_release_u32(&m->groups[g].seq, smem__load_relaxed_u32(&m->groups[g].seq) + 1);
+    for (uint64_t g = 0; g < m->t->g.ngroups; g++)
+        smem__store_release_u32(&m->t->groups[g].seq, smem__load_relaxed_u32(&m->t->groups[g].seq) + 1);
     smem__fence_release(); /* as in alloc_record: after the seq increments */
     uint32_t head = 0;
-    for (uint64_t i = m->g.records; i-- > 0;) {
+    for (uint64_t i = m->t->g.records; i-- > 0;) {
         if (!linked || !(linked[i / 8] & (1u << (i % 8)))) {
-            smem__rec *r = rec_at(m, (uint32_t)(i + 1));
+            smem__rec *r = rec_at(m->t, (uint32_t)(i + 1));
             smem__store_relaxed_u64(&r->version, 0);
             smem__store_relaxed_u32(&r->next, head);
             head = (uint32_t)(i + 1);
         }
     }
     smem__store_relaxed_u32(&m->hdr->free_head, head);
-    smem__store_relaxed_u32(&m->hdr->fresh, (uint32_t)m->g.records);
+    smem__store_relaxed_u32(&m->hdr->fresh, (uint32_t)m->t->g.records);
 }
 
 static void store_tally(smem_map *m, const tally *t)
@@ -111,9 +111,12 @@ static void store_tally(smem_map *m, const tally *t)
  */
 int smem__map_repair(smem_map *m)
 {
-    unsigned char *linked = calloc((size_t)(m->g.records + 7) / 8, 1);
+    unsigned char *linked = calloc((size_t)(m->t->g.records + 7) / 8, 1);
     if (!linked)
         return SMEM_ENOMEM;
+    smem__map_settle_resize(m); /* what a resize that died left */
+    smem__store_relaxed_u64(&m->hdr->max_entries, m->t->max_entries);
+    smem__store_relaxed_u64(&m->hdr->max_value, m->t->max_value);
     tally t = {0, smem__load_relaxed_u64(&m->hdr->version), 0, 0, NEVER};
     cut_chains(m, linked, &t);
     crash_point("repair");

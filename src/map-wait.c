@@ -28,7 +28,11 @@ static int wait_for_change(smem_map *m, const char *key, uint64_t seen, int time
         int klen = key_length(key);
         if (klen < 0)
             return klen;
-        lookup_init(m, key, klen, &k);
+        const table *t;
+        int rc = map_table(m, &t);
+        if (rc < 0)
+            return rc;
+        lookup_init(m, t, key, klen, &k);
     }
     smem__mhdr *h = m->hdr;
     int64_t start = smem__os_now_ns();

@@ -31,6 +31,12 @@ int smem__map_write_begin(smem_map *m)
     crash_point("locked");
     if (rc == 1) /* taken over from a dead owner: its change may be half done */
         smem__store_relaxed_u32(&m->hdr->repair, 1);
+    const table *t;
+    rc = smem__map_follow(m, &t); /* changes go to the current table */
+    if (rc < 0) {
+        smem__wlock_give(&m->hdr->lock, m->region);
+        return rc;
+    }
     if (smem__load_relaxed_u32(&m->hdr->repair)) {
         rc = smem__map_repair(m);
         if (rc < 0) {
@@ -51,14 +57,14 @@ void smem__map_write_end(smem_map *m)
  * chain is damaged (then a repair is due). */
 static int locate(smem_map *m, const lookup *k, uint32_t **link_out, uint32_t *index_out)
 {
-    uint32_t *link = &m->groups[k->group].head[k->slot];
+    uint32_t *link = &m->t->groups[k->group].head[k->slot];
     for (uint64_t steps = 0;; steps++) {
         uint32_t index1 = smem__load_relaxed_u32(link);
         if (index1 == 0)
             break;
-        if (!valid_index(m, index1) || steps >= m->g.records)
+        if (!valid_index(m->t, index1) || steps >= m->t->g.records)
             return 1;
-        smem__rec *r = rec_at(m, index1);
+        smem__rec *r = rec_at(m->t, index1);
         if (rec_holds(r, smem__load_relaxed_u32(&r->lens), k)) {
             *link_out = link;
             *index_out = index1;
@@ -66,7 +72,7 @@ static int locate(smem_map *m, const lookup *k, uint32_t **link_out, uint32_t *i
         }
         link = &r->next;
     }
-    *link_out = &m->groups[k->group].head[k->slot];
+    *link_out = &m->t->groups[k->group].head[k->slot];
     *index_out = 0;
     return 0;
 }
@@ -85,14 +91,14 @@ static uint32_t alloc_record(smem_map *m)
     int from_list = index1 != 0;
     if (!from_list) {
         uint32_t fresh = smem__load_relaxed_u32(&h->fresh);
-        if (fresh >= m->g.records)
+        if (fresh >= m->t->g.records)
             return 0; /* a consistent map always has a free record */
         index1 = fresh + 1;
     }
-    if (!valid_index(m, index1) || smem__load_relaxed_u64(&rec_at(m, index1)->version) != 0)
+    if (!valid_index(m->t, index1) || smem__load_relaxed_u64(&rec_at(m->t, index1)->version) != 0)
         return 0;
     if (from_list)
-        smem__store_relaxed_u32(&h->free_head, smem__load_relaxed_u32(&rec_at(m, index1)->next));
+        smem__store_relaxed_u32(&h->free_head, smem__load_relaxed_u32(&rec_at(m->t, index1)->next));
     else
         smem__store_relaxed_u32(&h->fresh, index1);
     /* A reader may still be reading this record from its previous life.
@@ -108,8 +114,8 @@ static uint32_t alloc_record(smem_map *m)
 static void free_record(smem_map *m, uint32_t index1)
 {
     smem__fence_release();
-    smem__store_relaxed_u64(&rec_at(m, index1)->version, 0); /* free (see alloc_record) */
-    smem__store_relaxed_u32(&rec_at(m, index1)->next, smem__load_relaxed_u32(&m->hdr->free_head));
+    smem__store_relaxed_u64(&rec_at(m->t, index1)->version, 0); /* free (see alloc_record) */
+    smem__store_relaxed_u32(&rec_at(m->t, index1)->next, smem__load_relaxed_u32(&m->hdr->free_head));
     crash_point("freeing");
     smem__store_relaxed_u32(&m->hdr->free_head, index1);
 }
@@ -117,7 +123,7 @@ static void free_record(smem_map *m, uint32_t index1)
 /* After a chain of group GROUP changed: readers of the group look again. */
 static void group_changed(smem_map *m, uint32_t group)
 {
-    smem__group *grp = &m->groups[group];
+    smem__group *grp = &m->t->groups[group];
     smem__store_release_u32(&grp->seq, smem__load_relaxed_u32(&grp->seq) + 1);
 }
 
@@ -193,20 +199,20 @@ static void count_up(uint64_t *counter)
  */
 static int remove_chosen(smem_map *m, uint32_t index1, uint64_t *counter)
 {
-    smem__rec *r = rec_at(m, index1);
+    smem__rec *r = rec_at(m->t, index1);
     uint32_t klen = smem__load_relaxed_u32(&r->lens) >> 24;
     if (klen < 1 || klen > KEY_MAX)
         return 1;
     char key[KEY_MAX];
     smem__copy_from_shared(key, rec_key(r), klen);
     lookup k;
-    lookup_init(m, key, (int)klen, &k);
-    uint32_t *link = &m->groups[k.group].head[k.slot];
+    lookup_init(m, m->t, key, (int)klen, &k);
+    uint32_t *link = &m->t->groups[k.group].head[k.slot];
     for (uint64_t steps = 0; smem__load_relaxed_u32(link) != index1; steps++) {
         uint32_t at = smem__load_relaxed_u32(link);
-        if (at == 0 || !valid_index(m, at) || steps >= m->g.records)
+        if (at == 0 || !valid_index(m->t, at) || steps >= m->t->g.records)
             return 1;
-        link = &rec_at(m, at)->next;
+        link = &rec_at(m->t, at)->next;
     }
     /* The one store that removes it: present before, gone after. */
     smem__store_release_u32(link, smem__load_relaxed_u32(&r->next));
@@ -241,6 +247,16 @@ static int reap_some(smem_map *m, clock *c)
     return 0;
 }
 
+/* What a change gives when SMEM_GROW moved the map to a larger table
+ * before it changed anything: the caller places its key in the new table
+ * and starts again. */
+#define MAP_GREW 2
+
+static int grown(int rc)
+{
+    return rc == 0 ? MAP_GREW : rc;
+}
+
 /*
  * Writer lock held, before a new key goes in: 0 if the map has room or
  * was given some (an expired entry reclaimed, or with SMEM_EVICT the
@@ -251,14 +267,19 @@ static int reap_some(smem_map *m, clock *c)
 static int make_room(smem_map *m, clock *c, int *evicted)
 {
     uint32_t count = smem__load_relaxed_u32(&m->hdr->count);
-    if (count > m->max_entries)
+    if (count > m->t->max_entries)
         return 1; /* more entries than there is room for: scribbled */
-    if (count < m->max_entries)
+    if (count < m->t->max_entries)
         return 0;
     if (may_have_expired(m, c)) {
-        uint32_t gone = smem__map_sweep(m, clock_now(c), m->g.records);
+        uint32_t gone = smem__map_sweep(m, clock_now(c), m->t->g.records);
         if (gone)
             return remove_chosen(m, gone, &m->hdr->expirations);
+    }
+    if (m->growing) {
+        int rc = smem__map_grow_for(m, 0);
+        if (rc != SMEM_E2BIG)
+            return grown(rc); /* at the limits, evict or give SMEM_EFULL */
     }
     if (!m->evicting)
         return SMEM_EFULL;
@@ -296,7 +317,7 @@ static int put(smem_map *m, const lookup *k, uint32_t *link, uint32_t old, const
         return 1;
     crash_point("allocated");
     uint64_t version = smem__load_relaxed_u64(&h->version) + 1;
-    smem__rec *r = rec_at(m, fresh);
+    smem__rec *r = rec_at(m->t, fresh);
     smem__store_relaxed_u64(&r->version, version);
     smem__store_relaxed_u32(&r->lens, k->klen << 24 | (uint32_t)e->len);
     smem__store_relaxed_u64(&r->expires, e->expires);
@@ -305,10 +326,10 @@ static int put(smem_map *m, const lookup *k, uint32_t *link, uint32_t old, const
     if (e->len > 0)
         smem__copy_to_shared(rec_val(r), e->val, e->len);
     /* Read after make_room, which may have changed this very chain. */
-    uint32_t next = old ? smem__load_relaxed_u32(&rec_at(m, old)->next) : smem__load_relaxed_u32(link);
+    uint32_t next = old ? smem__load_relaxed_u32(&rec_at(m->t, old)->next) : smem__load_relaxed_u32(link);
     smem__store_relaxed_u32(&r->next, next);
     footprint in = {k->klen + e->len, e->expires};
-    account(m, in, old ? footprint_of(rec_at(m, old)) : nothing);
+    account(m, in, old ? footprint_of(rec_at(m->t, old)) : nothing);
     crash_point("written");
     /* The one link store: the record is whole before it is reachable. */
     smem__store_release_u32(link, fresh);
@@ -332,14 +353,14 @@ static int put(smem_map *m, const lookup *k, uint32_t *link, uint32_t old, const
 static void unlink_record(smem_map *m, const lookup *k, uint32_t *link, uint32_t old)
 {
     smem__mhdr *h = m->hdr;
-    smem__store_release_u32(link, smem__load_relaxed_u32(&rec_at(m, old)->next));
+    smem__store_release_u32(link, smem__load_relaxed_u32(&rec_at(m->t, old)->next));
     crash_point("unlinked");
     group_changed(m, k->group);
-    account(m, nothing, footprint_of(rec_at(m, old)));
+    account(m, nothing, footprint_of(rec_at(m->t, old)));
     free_record(m, old);
     crash_point("freed");
     uint32_t count = smem__load_relaxed_u32(&h->count);
-    if (count == 0 || count > m->max_entries) /* scribbled: the next change recounts */
+    if (count == 0 || count > m->t->max_entries) /* scribbled: the next change recounts */
         smem__store_relaxed_u32(&h->repair, 1);
     smem__store_relaxed_u32(&h->count, count > 0 ? count - 1 : 0);
     count_up(&h->deletes);
@@ -350,46 +371,6 @@ static void unlink_record(smem_map *m, const lookup *k, uint32_t *link, uint32_t
 /* ------------------------------------------------------------------------ */
 /* Counters                                                                 */
 
-/* Parses the decimal text of a signed 64-bit integer: an optional '-',
- * then 1 to 19 digits.  0, SMEM_EINVAL, or SMEM_ERANGE. */
-static int parse_counter(const char *s, size_t len, int64_t *out)
-{
-    size_t i = 0;
-    int neg = len > 0 && s[0] == '-';
-    i += (size_t)neg;
-    if (i == len)
-        return SMEM_EINVAL;
-    uint64_t mag = 0, limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
-    for (; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return SMEM_EINVAL;
-        unsigned d = (unsigned)(s[i] - '0');
-        if (mag > (limit - d) / 10)
-            return SMEM_ERANGE;
-        mag = mag * 10 + d;
-    }
-    *out = neg ? (int64_t)(0 - mag) : (int64_t)mag;
-    return 0;
-}
-
-/* Writes N in decimal into BUF (at least 20 bytes); returns the length. */
-static size_t format_counter(int64_t n, char *buf)
-{
-    char tmp[20];
-    uint64_t mag = n < 0 ? 0 - (uint64_t)n : (uint64_t)n;
-    size_t len = 0;
-    do {
-        tmp[len++] = (char)('0' + mag % 10);
-        mag /= 10;
-    } while (mag);
-    size_t out = 0;
-    if (n < 0)
-        buf[out++] = '-';
-    while (len)
-        buf[out++] = tmp[--len];
-    return out;
-}
-
 /* Writer lock held: the counter's next value, as text in BUF; an absent
  * counter (OLD 0) starts from INIT. */
 static int next_counter(smem_map *m, uint32_t old, int64_t init, int64_t delta, int64_t *sum,
@@ -397,21 +378,21 @@ static int next_counter(smem_map *m, uint32_t old, int64_t init, int64_t delta, 
 {
     int64_t cur = init;
     if (old) {
-        smem__rec *r = rec_at(m, old);
+        smem__rec *r = rec_at(m->t, old);
         size_t n = smem__load_relaxed_u32(&r->lens) & VLEN_MASK;
         char text[20];
         if (n > sizeof text)
-            return n <= m->max_value ? SMEM_EINVAL : SMEM_EBADREGION;
+            return n <= m->t->max_value ? SMEM_EINVAL : SMEM_EBADREGION;
         smem__copy_from_shared(text, rec_val(r), n);
-        int rc = parse_counter(text, n, &cur);
+        int rc = smem__map_parse_counter(text, n, &cur);
         if (rc < 0)
             return rc == SMEM_ERANGE ? SMEM_EINVAL : rc; /* not a 64-bit integer */
     }
     if ((delta > 0 && cur > INT64_MAX - delta) || (delta < 0 && cur < INT64_MIN - delta))
         return SMEM_ERANGE;
     *sum = cur + delta;
-    *len = format_counter(*sum, buf);
-    return *len <= m->max_value ? 0 : SMEM_E2BIG;
+    *len = smem__map_format_counter(*sum, buf);
+    return *len <= m->t->max_value ? 0 : SMEM_E2BIG;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -458,18 +439,18 @@ static int entry_of(smem_map *m, change *c, uint32_t old, uint64_t old_expires, 
                                                            : expiry_of(c->ttl_ms, &c->clock);
         return 0;
     case HOW_CAS: {
-        uint64_t cur = old ? smem__load_relaxed_u64(&rec_at(m, old)->version) : 0;
+        uint64_t cur = old ? smem__load_relaxed_u64(&rec_at(m->t, old)->version) : 0;
         e->expires = old ? old_expires : 0;
         return cur == c->version ? 0 : SMEM_ECHANGED;
     }
     case HOW_EXPIRE: {
         if (!old)
             return SMEM_ENOENT;
-        smem__rec *r = rec_at(m, old);
+        smem__rec *r = rec_at(m->t, old);
         e->val = rec_val(r); /* the same value, in a new record */
         e->len = smem__load_relaxed_u32(&r->lens) & VLEN_MASK;
         e->expires = expiry_of(c->ttl_ms, &c->clock);
-        return e->len <= m->max_value ? 0 : 1;
+        return e->len <= m->t->max_value ? 0 : 1;
     }
     case HOW_INCR:
         e->val = text;
@@ -487,9 +468,11 @@ static int entry_of(smem_map *m, change *c, uint32_t old, uint64_t old_expires, 
 static int apply(smem_map *m, const lookup *k, change *c)
 {
     uint32_t *link, old;
+    if ((c->how == HOW_PUT || c->how == HOW_CAS) && c->len > m->t->max_value)
+        return m->growing ? grown(smem__map_grow_for(m, c->len)) : SMEM_E2BIG;
     if (reap_some(m, &c->clock) || locate(m, k, &link, &old))
         return 1;
-    uint64_t old_expires = old ? smem__load_relaxed_u64(&rec_at(m, old)->expires) : 0;
+    uint64_t old_expires = old ? smem__load_relaxed_u64(&rec_at(m->t, old)->expires) : 0;
     int stale = old && has_expired(old_expires, &c->clock);
     uint32_t live = stale ? 0 : old;
     if (c->how == HOW_DEL) {
@@ -520,8 +503,8 @@ static int check_change(smem_map *m, const change *c)
             return SMEM_EINVAL;
         if ((c->flags & SMEM_PUT_NX) && (c->flags & SMEM_PUT_XX))
             return SMEM_EINVAL;
-        if (c->len > m->max_value)
-            return SMEM_E2BIG;
+        if (c->len > SMEM_MAP_VALUE_MAX)
+            return SMEM_E2BIG; /* and longer than max_value: apply, under the lock */
     }
     if (c->ttl_ms > SMEM_TTL_MAX_MS)
         return SMEM_ERANGE;
@@ -540,19 +523,26 @@ static int write_key(smem_map *m, const char *key, change *c)
     int klen = key_length(key);
     if (klen < 0)
         return klen;
-    lookup k;
-    lookup_init(m, key, klen, &k);
     rc = smem__map_write_begin(m);
     if (rc < 0)
         return unless_lost(m, rc);
-    rc = apply(m, &k, c);
-    if (rc == 1) { /* damaged: repair, then once more */
-        rc = smem__map_repair(m);
-        if (rc == 0)
-            rc = apply(m, &k, c);
-        if (rc == 1)
-            rc = SMEM_EBADREGION;
+    lookup k;
+    lookup_init(m, m->t, key, klen, &k); /* the table is the lock holder's to change */
+    int repaired = 0;
+    for (;;) {
+        rc = apply(m, &k, c);
+        if (rc == 1 && !repaired) { /* damaged: repair, then once more */
+            repaired = 1;
+            rc = smem__map_repair(m);
+            if (rc == 0)
+                continue;
+        }
+        if (rc != MAP_GREW)
+            break;
+        lookup_place(&k, m->t);
     }
+    if (rc == 1)
+        rc = SMEM_EBADREGION;
     smem__map_write_end(m);
     return unless_lost(m, rc);
 }
@@ -621,16 +611,16 @@ static void flush_all(smem_map *m)
 {
     smem__mhdr *h = m->hdr;
     uint32_t count = smem__load_relaxed_u32(&h->count);
-    for (uint64_t g = 0; g < m->g.ngroups; g++) {
+    for (uint64_t g = 0; g < m->t->g.ngroups; g++) {
         for (int slot = 0; slot < GROUP_BUCKETS; slot++)
-            smem__store_release_u32(&m->groups[g].head[slot], 0);
+            smem__store_release_u32(&m->t->groups[g].head[slot], 0);
         crash_point("flushing");
     }
     /* Every group's seq moves before any record is freed (as in put). */
     smem__map_free_all(m);
     crash_point("flushed");
     uint64_t deletes = smem__load_relaxed_u64(&h->deletes);
-    smem__store_relaxed_u64(&h->deletes, deletes + (count <= m->max_entries ? count : 0));
+    smem__store_relaxed_u64(&h->deletes, deletes + (count <= m->t->max_entries ? count : 0));
     announce(m, smem__load_relaxed_u64(&h->version) + 1);
 }
 
@@ -646,4 +636,32 @@ int smem_map_flush(smem_map *m)
     flush_all(m);
     smem__map_write_end(m);
     return unless_lost(m, 0);
+}
+
+/* Resizing, here since it is a change: the move itself is map-resize.c's. */
+int smem_map_resize(smem_map *m, size_t max_entries, size_t max_value)
+{
+    if (!m)
+        return SMEM_EINVAL;
+    if (m->rdonly)
+        return SMEM_EBADF;
+    if (max_entries > SMEM_MAP_ENTRIES_MAX || max_value > SMEM_MAP_VALUE_MAX)
+        return SMEM_E2BIG;
+    int rc = smem__map_write_begin(m);
+    if (rc < 0)
+        return unless_lost(m, rc);
+    const table *t = m->t;
+    if (max_entries < t->max_entries || max_value < t->max_value)
+        rc = SMEM_EINVAL; /* shrinking */
+    else if (max_entries > t->max_entries || max_value > t->max_value)
+        rc = smem__map_grow(m, max_entries, max_value);
+    if (rc == 1) {
+        rc = smem__map_repair(m);
+        if (rc == 0)
+            rc = smem__map_grow(m, max_entries, max_value);
+        if (rc == 1)
+            rc = SMEM_EBADREGION;
+    }
+    smem__map_write_end(m);
+    return unless_lost(m, rc);
 }

@@ -1,12 +1,13 @@
 /*
  * Maps: up to max_entries keys, each with a value of up to max_value bytes,
- * in one region; lock-free reads, serialised writes that survive a killed
- * writer, versions, notification.
+ * in one region (and, once it grew, a table object beside it); lock-free
+ * reads, serialised writes that survive a killed writer, versions,
+ * notification, growth while in use.
  *
  * Layout of the region's data (all offsets from smem_region_data):
  *
- *     0  smem__mhdr    the fixed figures, versions, counters, writer lock,
- *                      then the cache's bookkeeping and statistics
+ *     0  smem__mhdr    the figures, versions, counters, writer lock, the
+ *                      cache's bookkeeping and statistics, the generation
  *   256  groups        ngroups cache lines: a seq word and 15 bucket heads
  *   ...  records       max_entries + 1 records: version, next, lengths,
  *                      expiry, recency mark (32 bytes), 64 key bytes,
@@ -51,6 +52,44 @@
  * unlink store, like a delete.  Statistics are counted by
  * writers in the header and by each handle for its gets (map-read.c).
  *
+ * Growth (map-resize.c).  The groups and records above are the map's
+ * table of generation 0.  smem_map_resize (and SMEM_GROW, when a new key
+ * finds the map full or a value is longer than max_value) moves the map
+ * to a larger table: a table object of its own, generation n+1 (os.h:
+ * tables), that the writer fills under the writer lock with a copy of
+ * every linked record, and then publishes with one release store of the
+ * header's generation.  Until that store, everyone is on the old table,
+ * which nothing changes while the lock is held; from it on, every change
+ * goes to the new one.
+ *
+ *   Readers never wait: a read loads the handle's table, checks it is the
+ *   header's generation (else follows: maps the new table, which its own
+ *   header describes and which is checked like a region), reads as above,
+ *   and after the acquire fence that ends the read checks the generation
+ *   again.  If it moved, the read looks again in the new table: what it
+ *   found was true before the move, but a change may have been made in
+ *   the new table since.  So no read misses an entry or a change, and
+ *   every other handle follows on its next call, without reopening.
+ *
+ *   Reclaim.  After the move the writer removes the old table object's
+ *   name; its memory stays as long as some process maps it.  A handle that
+ *   follows replaces its mapping of the old table with zeros in one call
+ *   (smem__os_table_release), which lets go of the memory; a get of
+ *   another thread still in it reads zeros, fails the generation check
+ *   and looks again.  A walk in progress keeps its table mapped instead
+ *   (a count of walks per table, Dekker-style against the release), and
+ *   goes on in it: it is the map as it was at the move.  So the old table's
+ *   memory is freed by the kernel when the last process that had it has
+ *   made a call since (or closed the map, or died).  Generation 0 is part
+ *   of the region, and its memory stays until the map is removed.
+ *
+ *   A killed resizer.  The resize sets the header's resizing mark and the
+ *   repair flag first.  Killed before the generation store, it leaves the
+ *   old table whole and current; after it, the new one.  The next writer's
+ *   repair drops whichever table object is left over (the unpublished new
+ *   one, or the old one's name), then rebuilds the free list and counters
+ *   of the current table from its chains, as after any writer's death.
+ *
  * Where things are:
  *
  *   map-layout.h   the structures above, the handle, record access, key
@@ -63,6 +102,9 @@
  *                  making room in a full map
  *   map-evict.c    choosing what goes: an expired record, or CLOCK's
  *   map-rebuild.c  repair after a dead writer; the free list after flush
+ *   map-resize.c   tables: following the map to its current one, moving
+ *                  it to a larger one, reclaiming the old
+ *   map-counter.c  the decimal text of counters
  *   map-wait.c     smem_map_wait
  *   map.c          this overview; open, close and the map's figures
  */
@@ -85,8 +127,8 @@ static int init_map(void *data, size_t size, void *arg)
     (void)size;
     const figures *f = arg;
     smem__mhdr *h = data;
-    h->max_entries = f->max_entries;
-    h->max_value = f->max_value;
+    h->max_entries = h->first_entries = f->max_entries;
+    h->max_value = h->first_value = f->max_value;
     h->seed = f->seed;
     h->policy = f->policy;
     h->next_expiry = NEVER;
@@ -112,15 +154,17 @@ static int figures_fit(uint64_t max_entries, uint64_t max_value, uint64_t data_s
     return geometry_of(max_entries, max_value, g) == 0 && g->size == data_size;
 }
 
-/* Inspection copies the start of the header, up to the lock. */
-_Static_assert(offsetof(smem__mhdr, lock) <= SMEM__KIND_HDR_WORDS * 8, "the figures are copied");
+/* Inspection copies the start of the header, up to the lock and the
+ * figures of generation 0. */
+_Static_assert(offsetof(smem__mhdr, pad1) <= SMEM__KIND_HDR_WORDS * 8, "the figures are copied");
 
 int smem__map_figures(const uint64_t *mhdr, smem_info *info)
 {
     smem__mhdr h;
-    memcpy(&h, mhdr, offsetof(smem__mhdr, lock));
+    memcpy(&h, mhdr, offsetof(smem__mhdr, pad1));
     geometry g;
-    if (!figures_fit(h.max_entries, h.max_value, info->size, &g))
+    if (!figures_fit(h.first_entries, h.first_value, info->size, &g) ||
+        geometry_of(h.max_entries, h.max_value, &g) < 0)
         return SMEM_EBADREGION;
     info->capacity = (size_t)h.max_entries;
     info->max_value = (size_t)h.max_value;
@@ -133,30 +177,39 @@ int smem__map_figures(const uint64_t *mhdr, smem_info *info)
 static int adopt_layout(void *handle, smem_region *r, smem__wlock **lock)
 {
     smem_map *m = handle;
+    smem__map_free_tables(m); /* a first try's, when open tries again */
     m->region = r;
     m->hdr = smem_region_data(r);
     m->tail = smem__region_tail(r);
     m->lit = smem__os_beacon_word(smem__region_obj(r));
     m->rdonly = smem__region_rdonly(r);
-    uint64_t entries = smem__load_relaxed_u64(&m->hdr->max_entries);
-    uint64_t value = smem__load_relaxed_u64(&m->hdr->max_value);
-    if (!figures_fit(entries, value, smem_region_size(r), &m->g))
+    uint64_t entries = smem__load_relaxed_u64(&m->hdr->first_entries);
+    uint64_t value = smem__load_relaxed_u64(&m->hdr->first_value);
+    geometry g;
+    if (!figures_fit(entries, value, smem_region_size(r), &g))
         return SMEM_EBADREGION;
-    if ((m->max_entries != 0 || m->max_value != 0) &&
-        (entries != m->max_entries || value != m->max_value))
-        return SMEM_EMISMATCH;
-    m->max_entries = (size_t)entries;
-    m->max_value = (size_t)value;
     m->seed = smem__load_relaxed_u64(&m->hdr->seed);
     uint32_t policy = smem__load_relaxed_u32(&m->hdr->policy);
-    if (policy & ~MAP_EVICT)
+    if (policy & ~(MAP_EVICT | MAP_GROW))
         return SMEM_EBADREGION;
     if (m->evicting && !(policy & MAP_EVICT))
         return SMEM_EMISMATCH; /* asked for an evicting map, and this one is not */
+    if (m->growing && !(policy & MAP_GROW))
+        return SMEM_EMISMATCH;
     m->evicting = (policy & MAP_EVICT) != 0;
+    m->growing = (policy & MAP_GROW) != 0;
     m->marks = m->evicting && !m->rdonly;
-    m->groups = (smem__group *)((unsigned char *)m->hdr + MHDR_SIZE);
-    m->recs = (unsigned char *)m->groups + m->g.ngroups * GROUP_SIZE;
+    smem__map_place_table(&m->first, 0, (unsigned char *)m->hdr + MHDR_SIZE, entries, value, &g,
+                          m->tail);
+    m->t = &m->first;
+    const table *t;
+    int rc = smem__map_follow(m, &t); /* to the current table, if it grew */
+    if (rc < 0)
+        return rc;
+    int first = m->asked_entries == entries && m->asked_value == value;
+    int now = m->asked_entries == t->max_entries && m->asked_value == t->max_value;
+    if ((m->asked_entries != 0 || m->asked_value != 0) && !first && !now)
+        return SMEM_EMISMATCH;
     *lock = &m->hdr->lock;
     return 0;
 }
@@ -171,8 +224,8 @@ int smem_map_open(const char *name, size_t max_entries, size_t max_value, const 
     int rc = smem__wlock_open_opts(opts, &o);
     if (rc < 0)
         return rc;
-    int evict = (o.flags & SMEM_EVICT) != 0;
-    o.flags &= ~(unsigned)SMEM_EVICT; /* the map's own: regions do not know it */
+    int evict = (o.flags & SMEM_EVICT) != 0, grow = (o.flags & SMEM_GROW) != 0;
+    o.flags &= ~(unsigned)(SMEM_EVICT | SMEM_GROW); /* the map's own: regions do not know them */
     if (max_entries == 0 && max_value != 0)
         return SMEM_EINVAL;
     geometry g = {0};
@@ -185,14 +238,25 @@ int smem_map_open(const char *name, size_t max_entries, size_t max_value, const 
     if (!m)
         return SMEM_ENOMEM;
     /* What the caller asked for, until adopt_layout. */
-    m->max_entries = max_entries;
-    m->max_value = max_value;
+    m->asked_entries = max_entries;
+    m->asked_value = max_value;
     m->evicting = evict;
-    figures f = {max_entries, max_value, new_seed(m), evict ? MAP_EVICT : 0};
+    m->growing = grow;
+    figures f = {max_entries, max_value, new_seed(m), (evict ? MAP_EVICT : 0) | (grow ? MAP_GROW : 0)};
     o.init = init_map;
     o.init_arg = &f;
     rc = smem__wlock_open(name, (size_t)g.size, SMEM_KIND_MAP, &o, adopt_layout, m);
+    if (rc == SMEM_EMISMATCH && max_entries != 0) {
+        /* A map that grew has a region the size of its first figures:
+         * attach to whatever is there, and let adopt_layout compare. */
+        o.flags |= SMEM_NOCREATE;
+        o.flags &= ~(unsigned)SMEM_EXCL;
+        rc = smem__wlock_open(name, 0, SMEM_KIND_MAP, &o, adopt_layout, m);
+        if (rc == SMEM_ENOENT)
+            rc = SMEM_EMISMATCH;
+    }
     if (rc < 0) {
+        smem__map_free_tables(m);
         free(m);
         return rc;
     }
@@ -200,14 +264,22 @@ int smem_map_open(const char *name, size_t max_entries, size_t max_value, const 
     return 0;
 }
 
+/* The table a const handle's figures come from: the current one if it
+ * can be followed to (the handle's state, not the map's, changes). */
+static const table *current_table(const smem_map *m)
+{
+    const table *t;
+    return map_table((smem_map *)m, &t) == 0 ? t : handle_table(m);
+}
+
 size_t smem_map_max_entries(const smem_map *m)
 {
-    return m ? m->max_entries : 0;
+    return m ? current_table(m)->max_entries : 0;
 }
 
 size_t smem_map_max_value(const smem_map *m)
 {
-    return m ? m->max_value : 0;
+    return m ? current_table(m)->max_value : 0;
 }
 
 int smem_map_created(const smem_map *m)
@@ -235,5 +307,6 @@ void smem_map_close(smem_map *m)
         return;
     add_last_gets(m);
     smem_region_close(m->region); /* puts the beacon out with the descriptor */
+    smem__map_free_tables(m);
     free(m);
 }

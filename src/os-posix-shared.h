@@ -21,6 +21,7 @@
 
 #include "sharedmem.h"
 
+#include <fcntl.h>
 #include <stdint.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -28,6 +29,11 @@
 #define SHM_DIR "/dev/shm"
 #define OBJ_PREFIX "smem."
 #define LOCK_PREFIX "smem.-lock." /* "-lock.NAME" is no region name: never listed */
+#define TABLE_PREFIX "smem.-table." /* then NAME.GEN (os-posix-table.c); never listed */
+
+/* Flags for every open of an object: never follow a symbolic link, never
+ * block on a FIFO, never make a terminal ours, never leak into exec. */
+#define OPEN_FLAGS (O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
 
 typedef struct guard guard;
 
@@ -39,8 +45,8 @@ struct smem__os_obj {
     int attached;    /* this open holds the users lock */
     int others;      /* smem__os_others_attached's answer while the gate is held, else -1 */
     uint64_t beacon; /* the id of the beacon this open has lit, 0 if none (atomic) */
-    guard *guard;    /* the mapping's SIGBUS guard, or NULL */
     smem__os_obj *prev, *next; /* in the registry while the lock file is open */
+    const char *name; /* the region's name, inside path */
     char path[sizeof SHM_DIR "/" OBJ_PREFIX + SMEM_NAME_MAX];
     char lock_path[sizeof SHM_DIR "/" LOCK_PREFIX + SMEM_NAME_MAX];
 };
@@ -55,6 +61,12 @@ static inline int smem__posix_check_ours(const struct stat *sb)
         return SMEM_EACCES;
     return 0;
 }
+
+/* os-posix-sigbus.c: maps TOTAL bytes of FD with a SIGBUS guard. */
+int smem__posix_map_fd(int fd, uint64_t total, int rdonly, void **addr);
+
+/* os-posix-table.c, gate held: removes every table of O's region. */
+void smem__posix_drop_tables(smem__os_obj *o);
 
 /* os-posix-lock.c: the lock file of an object (see there). */
 int smem__posix_open_lock_file(smem__os_obj *o);

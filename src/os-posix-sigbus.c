@@ -132,18 +132,17 @@ static guard *guard_take(void *base, size_t len, int prot)
     return g;
 }
 
-int smem__os_map(smem__os_obj *o, uint64_t total, int rdonly, void **addr)
+int smem__posix_map_fd(int fd, uint64_t total, int rdonly, void **addr)
 {
     if (total > SIZE_MAX)
         return SMEM_E2BIG;
-    if (o->fd < 0)
+    if (fd < 0)
         return SMEM_EBADF;
     int prot = rdonly ? PROT_READ : PROT_READ | PROT_WRITE;
-    void *p = mmap(NULL, (size_t)total, prot, MAP_SHARED, o->fd, 0);
+    void *p = mmap(NULL, (size_t)total, prot, MAP_SHARED, fd, 0);
     if (p == MAP_FAILED)
         return -errno;
-    o->guard = guard_take(p, (size_t)total, prot);
-    if (!o->guard) {
+    if (!guard_take(p, (size_t)total, prot)) {
         munmap(p, (size_t)total);
         return SMEM_ENOMEM;
     }
@@ -151,12 +150,35 @@ int smem__os_map(smem__os_obj *o, uint64_t total, int rdonly, void **addr)
     return 0;
 }
 
+int smem__os_map(smem__os_obj *o, uint64_t total, int rdonly, void **addr)
+{
+    return smem__posix_map_fd(o->fd, total, rdonly, addr);
+}
+
+/* Frees the guard of the mapping at ADDR, if it has one, before its pages
+ * go or change. */
+static void guard_drop(void *addr)
+{
+    guard *g = guard_of((uintptr_t)addr);
+    if (g)
+        __atomic_store_n(&g->base, 0, __ATOMIC_RELEASE);
+}
+
+void smem__os_table_release(void *addr, uint64_t total)
+{
+    if (!addr)
+        return;
+    guard_drop(addr);
+    /* One call replaces the file's pages with zeros: a thread still
+     * reading there reads zeros, never a fault, and the file's memory is
+     * the kernel's to free once no other process maps it. */
+    (void)mmap(addr, (size_t)total, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+}
+
 void smem__os_unmap(void *addr, uint64_t total)
 {
     if (!addr)
         return;
-    guard *g = guard_of((uintptr_t)addr);
-    if (g)
-        __atomic_store_n(&g->base, 0, __ATOMIC_RELEASE); /* before the pages go */
+    guard_drop(addr);
     munmap(addr, (size_t)total);
 }

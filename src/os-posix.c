@@ -57,9 +57,6 @@
 SMEM_ERRNO_MAP(SMEM__CHECK_ERRNO)
 #undef SMEM__CHECK_ERRNO
 
-/* Flags for every open of an object: never follow a symbolic link, never
- * block on a FIFO, never make a terminal ours, never leak into exec. */
-#define OPEN_FLAGS (O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
 
 /* PATH = SHM_DIR "/" PREFIX NAME (NAME passed smem_name_check). */
 static void object_path(char *path, size_t cap, const char *prefix, const char *name)
@@ -155,6 +152,7 @@ int smem__os_acquire(const char *name, unsigned how, unsigned mode, int64_t dead
     o->prev = o->next = o;
     object_path(o->path, sizeof o->path, OBJ_PREFIX, name);
     object_path(o->lock_path, sizeof o->lock_path, LOCK_PREFIX, name);
+    o->name = o->path + strlen(SHM_DIR "/" OBJ_PREFIX);
     for (;;) {
         int rc = acquire_once(o, how, deadline_ns, st);
         if (rc == 0) {
@@ -179,6 +177,7 @@ static int new_region_file(smem__os_obj *o)
     }
     if (unlink(o->path) < 0 && errno != ENOENT)
         return -errno;
+    smem__posix_drop_tables(o); /* the old region's: the new one starts without */
     o->fd = open(o->path, O_RDWR | O_CREAT | O_EXCL | OPEN_FLAGS, 0600);
     if (o->fd >= 0)
         return 0;
@@ -232,6 +231,7 @@ int smem__os_unlink(smem__os_obj *o)
             return -errno;
         if (sb.st_nlink > 0 && unlink(o->path) < 0 && errno != ENOENT)
             return -errno;
+        smem__posix_drop_tables(o);
     }
     if (o->lock_fd >= 0)
         smem__posix_unlink_lock_file(o);

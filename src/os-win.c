@@ -294,6 +294,33 @@ int smem__os_unlink(smem__os_obj *o)
     return smem__os_others_attached(o) ? SMEM_EBUSY : 0;
 }
 
+/* Tables (os.h) are not built here yet.  A section lives only as long as
+ * some handle to it: a table made by a process that closes the map before
+ * every other user has opened the table would take the map's entries
+ * with it, so growth waits for a way to hand tables over. */
+int smem__os_table_create(smem__os_obj *o, uint32_t gen, uint64_t total, void **addr)
+{
+    (void)o, (void)gen, (void)total, (void)addr;
+    return SMEM_ENOTSUP;
+}
+
+int smem__os_table_open(smem__os_obj *o, uint32_t gen, int rdonly, void **addr, uint64_t *total)
+{
+    (void)o, (void)gen, (void)rdonly, (void)addr, (void)total;
+    return SMEM_ENOTSUP;
+}
+
+int smem__os_table_drop(smem__os_obj *o, uint32_t gen)
+{
+    (void)o, (void)gen;
+    return 0;
+}
+
+void smem__os_table_release(void *addr, uint64_t total)
+{
+    (void)addr, (void)total;
+}
+
 void smem__os_close(smem__os_obj *o)
 {
     if (!o)

@@ -105,8 +105,30 @@ int smem__os_map(smem__os_obj *o, uint64_t total, int rdonly, void **addr);
 void smem__os_unmap(void *addr, uint64_t total);
 
 /* Gate held: removes the object's name if it still has it (another process
- * may have removed it while we did not hold the gate). */
+ * may have removed it while we did not hold the gate), and its tables. */
 int smem__os_unlink(smem__os_obj *o);
+
+/*
+ * Tables: objects beside an object, that the layer built on a region
+ * keeps more data in when it outgrows the region (a map that grew:
+ * map-resize.c).  Table GEN (1 to 2^32-1) of O has no region name: nothing
+ * lists, opens or removes it as a region, and it goes with O (unlink, and
+ * reset, drop every table of O).
+ *
+ * smem__os_table_create makes table GEN of TOTAL zero bytes with the
+ * space reserved (SMEM_ENOSPC) and O's mode, replacing any old one of that
+ * GEN, and maps it writable.  smem__os_table_open maps an existing one
+ * whole (SMEM_ENOENT if there is none) and says its size in *TOTAL.
+ * smem__os_table_drop removes table GEN's name (none: 0); whoever maps it
+ * keeps its memory until they let go.  smem__os_table_release gives a
+ * table's memory back while keeping its addresses readable: whoever still
+ * reads there reads zeros; smem__os_unmap frees the addresses.  Windows:
+ * SMEM_ENOTSUP (not built yet).
+ */
+int smem__os_table_create(smem__os_obj *o, uint32_t gen, uint64_t total, void **addr);
+int smem__os_table_open(smem__os_obj *o, uint32_t gen, int rdonly, void **addr, uint64_t *total);
+int smem__os_table_drop(smem__os_obj *o, uint32_t gen);
+void smem__os_table_release(void *addr, uint64_t total);
 
 /*
  * Closes the object, releasing its locks and beacons.  NULL is a no-op.

@@ -13,6 +13,9 @@
  * them, so it must not open these regions.  Layout 3 gave map records an
  * expiry and a recency mark, and the map header the cache's bookkeeping
  * (map-layout.h): a library of layout 2 would misread every record.
+ * Layout 4 lets a map grow into table objects beside its region
+ * (map-resize.c): a library of layout 3 would read the first table only,
+ * and miss every change made since the map grew.
  */
 #ifndef SMEM_REGION_H
 #define SMEM_REGION_H
@@ -23,7 +26,7 @@
 #include <stdint.h>
 
 #define SMEM__MAGIC UINT64_C(0x4e4745524d454d53) /* "SMEMREGN" on little-endian */
-#define SMEM__LAYOUT 3
+#define SMEM__LAYOUT 4
 #define SMEM__HDR_SIZE 128
 #define SMEM__TAIL_SIZE 8
 #define SMEM__TAIL_MAGIC UINT64_C(0x4c49415447455253) /* "SREGTAIL" on little-endian */

@@ -202,16 +202,19 @@ static void cache_calls(smem_map *m)
 
 /* ---- the cache's damage ---------------------------------------------- */
 
-/* Where the cache's words are (src/map-layout.h): the map header's
- * policy, expiring, hand, reap, sweep_left, bytes, next_expiry, sweep_min
- * and statistics, and in each record (after the header and the bucket
+/* Where the cache's and the growth's words are (src/map-layout.h): the
+ * map header's policy, resizing, expiring, hand, reap, sweep_left, the
+ * first figures, bytes, next_expiry, sweep_min, statistics and the
+ * generation, and in each record (after the header and the bucket
  * groups) expires and used. */
+#define POLICY_AT 56
+#define POLICY_GROW 0x2
 static const struct {
     size_t off;
     int width;
-} cache_words[] = {{56, 4},   {88, 4},   {92, 4},   {96, 4},   {100, 4},
-                   {128, 8},  {136, 8},  {144, 8},  {152, 8},  {160, 8},
-                   {168, 8},  {176, 8},  {192, 8},  {200, 8}};
+} cache_words[] = {{POLICY_AT, 4}, {60, 4},  {88, 4},   {92, 4},   {96, 4},  {100, 4},
+                   {104, 8},       {112, 8}, {128, 8},  {136, 8},  {144, 8}, {152, 8},
+                   {160, 8},       {168, 8}, {176, 8},  {192, 8},  {200, 8}, {208, 4}};
 #define NCACHE_WORDS (sizeof cache_words / sizeof cache_words[0])
 #define RECS_AT (256 + (ME + 14) / 15 * 64)
 #define REC_SIZE (32 + SMEM_MAP_KEY_MAX + (MV + 7) / 8 * 8)
