@@ -540,7 +540,8 @@ typedef struct smem_map_entry {
 SMEM_API int smem_map_walk(smem_map *m, unsigned flags,
                            int (*fn)(const smem_map_entry *e, void *arg), void *arg);
 
-/* The figures fixed at creation, and whether this open created the map. */
+/* The map's current figures (raised by smem_map_resize), and whether
+ * this open created the map. */
 SMEM_API size_t smem_map_max_entries(const smem_map *m);
 SMEM_API size_t smem_map_max_value(const smem_map *m);
 SMEM_API int smem_map_created(const smem_map *m);

@@ -174,6 +174,10 @@ void th_shm_let_go(void *look);
  * planted it (th_obj_plant) and else does nothing. */
 void th_shm_unlink(const char *name);
 
+/* How many tables (objects beside a map that grew: os-posix-table.c) the
+ * map NAME has; 0 on Windows, where maps do not grow yet. */
+int th_shm_tables(const char *name);
+
 /* Number of shared-memory objects (on Windows: named kernel objects of
  * this session) whose name starts with PREFIX, e.g. "smem.tx-". */
 int th_shm_count(const char *prefix);

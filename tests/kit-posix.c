@@ -49,6 +49,18 @@ static char *lock_path(char *buf, const char *name)
     return buf;
 }
 
+/* Whether FILE (in /dev/shm) is a table of the map NAME, a file
+ * "smem.-table.NAME.GEN" the library keeps beside a map that grew
+ * (os-posix-table.c). */
+static int is_table_of(const char *file, const char *name)
+{
+    char prefix[160];
+    int n = snprintf(prefix, sizeof prefix, "smem.-table.%s.", name);
+    if (strncmp(file, prefix, (size_t)n) != 0 || file[n] == '\0')
+        return 0;
+    return strspn(file + n, "0123456789") == strlen(file + n);
+}
+
 void th_shm_unlink(const char *name)
 {
     char path[128];
@@ -56,6 +68,27 @@ void th_shm_unlink(const char *name)
     if (unlink(path) != 0 && (errno == EISDIR || errno == EPERM))
         rmdir(path);
     unlink(lock_path(path, name));
+    DIR *d = opendir("/dev/shm");
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (is_table_of(e->d_name, name))
+            unlinkat(dirfd(d), e->d_name, 0);
+    closedir(d);
+}
+
+int th_shm_tables(const char *name)
+{
+    DIR *d = opendir("/dev/shm");
+    if (!d)
+        FAIL("opendir /dev/shm: %s", strerror(errno));
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        n += is_table_of(e->d_name, name);
+    closedir(d);
+    return n;
 }
 
 int th_shm_count(const char *prefix)

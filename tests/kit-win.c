@@ -164,6 +164,12 @@ void th_shm_unlink(const char *name)
     th_obj_remove(obj);
 }
 
+int th_shm_tables(const char *name)
+{
+    (void)name;
+    return 0; /* maps do not grow on Windows yet */
+}
+
 /* ---- raw access to a region's section --------------------------------- */
 
 /* src/os-win.c keeps 64 bytes of its own at the start of a section: a

@@ -20,6 +20,9 @@
 #                never pause
 #   map_cache    the cache calls one at a time: put's flags, expiry, flush,
 #                walk, stats, full maps, CLOCK's order, waits that expire
+#   map_resize   maps that grow: the calls, reclaim of old tables, 100
+#                resizes under readers and a writer, SMEM_GROW from 16 to a
+#                million entries with two inserters
 #   map_evict    caches between processes: expiry as another process sees
 #                it, hot keys kept while two processes insert, incr_ex from
 #                4 processes, statistics counted exactly
@@ -34,13 +37,15 @@ smem_add_tests(map_
   progress  120
   cache     60
   evict     240
+  resize    300
 )
 
 # Times lookups on a fresh and a worn map and compares them: other tests
 # competing for the two cores would blur that.
 set_tests_properties(map_wear PROPERTIES RUN_SERIAL TRUE)
 
-# map_crash: a writer dies at every step of a change.  It links the library
+# map_crash: a writer dies at every step of a change; map_resize_crash:
+# at every step of a resize.  It links the library
 # built with crash points (src/CMakeLists.txt) instead of the normal one,
 # with its own copy of the kit.
 if(WIN32)
@@ -48,20 +53,23 @@ if(WIN32)
 else()
   set(_smem_kit_os kit-posix.c)
 endif()
-add_executable(test_map_crash test_map_crash.c common.c ${_smem_kit_os})
-target_link_libraries(test_map_crash PRIVATE sharedmem_crashpoints Threads::Threads)
-target_compile_definitions(test_map_crash PRIVATE _GNU_SOURCE)
-target_include_directories(test_map_crash PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
-if(WIN32)
-  target_compile_definitions(test_map_crash PRIVATE __USE_MINGW_ANSI_STDIO=1)
-endif()
-add_test(NAME map_crash COMMAND test_map_crash)
-set(_smem_crash_timeout 120)
-if(CMAKE_CROSSCOMPILING_EMULATOR)
-  set(_smem_crash_timeout 240)
-  set_tests_properties(map_crash PROPERTIES ENVIRONMENT "WINEDEBUG=-all")
-endif()
-set_tests_properties(map_crash PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT ${_smem_crash_timeout})
+foreach(_smem_crash map_crash map_resize_crash)
+  add_executable(test_${_smem_crash} test_${_smem_crash}.c common.c ${_smem_kit_os})
+  target_link_libraries(test_${_smem_crash} PRIVATE sharedmem_crashpoints Threads::Threads)
+  target_compile_definitions(test_${_smem_crash} PRIVATE _GNU_SOURCE)
+  target_include_directories(test_${_smem_crash} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
+  if(WIN32)
+    target_compile_definitions(test_${_smem_crash} PRIVATE __USE_MINGW_ANSI_STDIO=1)
+  endif()
+  add_test(NAME ${_smem_crash} COMMAND test_${_smem_crash})
+  set(_smem_crash_timeout 120)
+  if(CMAKE_CROSSCOMPILING_EMULATOR)
+    set(_smem_crash_timeout 240)
+    set_tests_properties(${_smem_crash} PROPERTIES ENVIRONMENT "WINEDEBUG=-all")
+  endif()
+  set_tests_properties(${_smem_crash} PROPERTIES SKIP_RETURN_CODE 77
+                       TIMEOUT ${_smem_crash_timeout})
+endforeach()
 
 # Counts the gets a reader completes against writers that never pause:
 # other tests competing for the two cores would blur that.
