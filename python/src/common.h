@@ -58,7 +58,7 @@ typedef struct smempy_head {
 
 typedef struct {
     smempy_head h;
-    size_t max_entries, max_value;
+    size_t max_entries, max_value; /* the last figures read (map.c: smempy_map_figures) */
     int created, evicting;
 } smempy_map;
 
@@ -136,7 +136,7 @@ int smempy_args(const char *fname, PyObject *const *args, Py_ssize_t nargs, PyOb
                 const char *const *kw, int npos, int nreq, PyObject **out);
 
 /* The options of an open: the flags of create/exclusive/persist/readonly
- * (and evict), the mode, and TIMEOUT (seconds or None) as timeout_ms. */
+ * (and evict, grow), the mode, and TIMEOUT (seconds or None) as timeout_ms. */
 int smempy_opts(smempy_state *st, smem_opts *o, int create, int exclusive, int persist,
                 int readonly, unsigned extra_flags, int mode, PyObject *timeout);
 

@@ -1,8 +1,9 @@
 /*
  * map-ops.c — the methods of sharedmem.Map beyond the mapping protocol:
  * add, cas, incr, set (smem_map_put), expire, ttl, get_stale, flush,
- * stats, version and wait.  Every write runs without the GIL (it takes the
- * writer lock, which another process may hold); so does a wait, in slices.
+ * stats, version, wait and resize.  Every write runs without the GIL (it
+ * takes the writer lock, which another process may hold); so do a wait, in
+ * slices, and a resize.
  */
 #include "map.h"
 
@@ -367,4 +368,84 @@ SMEMPY_FASTCALL(smempy_map_wait)
     if (rc < 0)
         return smempy_raise(ST, rc, NAME, "wait on map");
     return PyLong_FromUnsignedLongLong(now);
+}
+
+/* A figure argument (an int, or what has __index__) into *OUT; -1 with an
+ * exception if it is not one or does not fit. */
+static int figure(PyObject *o, Py_ssize_t *out)
+{
+    PyObject *i = PyNumber_Index(o);
+    if (!i)
+        return -1;
+    *out = PyLong_AsSsize_t(i);
+    Py_DECREF(i);
+    return *out == -1 && PyErr_Occurred() ? -1 : 0;
+}
+
+/* smem_map_resize to ENTRIES and VALUE, or with KEEP to ENTRIES and the
+ * current max_value: if another process raised that meanwhile (the resize
+ * then looks like a shrink), again with its new figure.  It only grows, to
+ * a limit, so this ends. */
+static int resize_map(smem_map *m, size_t entries, int keep, size_t value)
+{
+    for (;;) {
+        size_t v = keep ? smem_map_max_value(m) : value;
+        int rc = smem_map_resize(m, entries, v);
+        if (rc != SMEM_EINVAL || !keep || smem_map_max_value(m) == v)
+            return rc;
+    }
+}
+
+/* InvalidArgument for a resize below the current figures, naming them. */
+static PyObject *cannot_shrink(PyObject *self, size_t entries, size_t value, Py_ssize_t want_e,
+                               size_t want_v)
+{
+    PyObject *msg = PyUnicode_FromFormat("resize map %U: a map cannot shrink: it has "
+                                         "max_entries=%zu and max_value=%zu, asked for %zd "
+                                         "and %zu",
+                                         NAME, entries, value, want_e, want_v);
+    if (!msg)
+        return NULL;
+    const char *text = PyUnicode_AsUTF8AndSize(msg, NULL);
+    if (text)
+        smempy_invalid(ST, SMEM_EINVAL, NAME, text);
+    Py_DECREF(msg);
+    return NULL;
+}
+
+const char smempy_map_resize_doc[] =
+    "resize(max_entries, max_value=None)\n\nMakes the map hold up to max_entries keys with "
+    "values of up to max_value bytes\n(None: the current max_value), while every process "
+    "keeps using it; the entries keep\ntheir values, versions and expiry, and other Map "
+    "objects see the new figures at once.\nThe same figures are a no-op.  InvalidArgument (a "
+    "ValueError) for a figure below the\ncurrent one (a map cannot shrink) or over the "
+    "limits; PermissionDenied if read-only.\nThe GIL is released while the entries move.";
+
+SMEMPY_FASTCALL(smempy_map_resize)
+{
+    static const char *const kw[] = {"max_entries", "max_value", NULL};
+    PyObject *a[2];
+    Py_ssize_t entries, value = -1;
+    if (smempy_args("resize", args, nargs, kwnames, kw, 2, 1, a) < 0 || figure(a[0], &entries) < 0)
+        return NULL;
+    int keep = !a[1] || a[1] == Py_None;
+    if (!keep && figure(a[1], &value) < 0)
+        return NULL;
+    if (entries < 0 || (!keep && value < 0))
+        return smempy_invalid(ST, SMEM_EINVAL, NAME, "max_entries and max_value are >= 0");
+    smem_map *m = smempy_enter(&SELF->h);
+    if (!m)
+        return NULL;
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = resize_map(m, (size_t)entries, keep, (size_t)value);
+    Py_END_ALLOW_THREADS
+    size_t now_e = smem_map_max_entries(m), now_v = smem_map_max_value(m);
+    smempy_map_figures(SELF);
+    smempy_leave(&SELF->h);
+    if (rc == SMEM_EINVAL)
+        return cannot_shrink(self, now_e, now_v, entries, keep ? now_v : (size_t)value);
+    if (rc < 0)
+        return smempy_raise(ST, rc, NAME, "resize map");
+    Py_RETURN_NONE;
 }

@@ -256,13 +256,13 @@ static void close_map(void *handle)
 static PyObject *map_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
     static char *kw[] = {"name",     "max_entries", "max_value", "create", "exclusive", "persist",
-                         "readonly", "evict",       "mode",      "timeout", NULL};
+                         "readonly", "evict",       "grow",      "mode",   "timeout",   NULL};
     PyObject *name, *timeout = NULL;
     Py_ssize_t max_entries = 0, max_value = 0;
-    int create = 1, exclusive = 0, persist = 0, readonly = 0, evict = 0, mode = 0600;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "U|nn$pppppiO:Map", kw, &name, &max_entries,
+    int create = 1, exclusive = 0, persist = 0, readonly = 0, evict = 0, grow = 0, mode = 0600;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "U|nn$ppppppiO:Map", kw, &name, &max_entries,
                                      &max_value, &create, &exclusive, &persist, &readonly,
-                                     &evict, &mode, &timeout))
+                                     &evict, &grow, &mode, &timeout))
         return NULL;
     smempy_map *self = (smempy_map *)smempy_alloc(type, name, "map", close_map);
     if (!self)
@@ -270,8 +270,9 @@ static PyObject *map_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     smempy_state *st = self->h.st;
     smem_opts o;
     const char *cname = smempy_name(st, name);
-    if (!cname || smempy_opts(st, &o, create, exclusive, persist, readonly,
-                              evict ? (unsigned)SMEM_EVICT : 0u, mode, timeout) < 0)
+    unsigned flags = (evict ? (unsigned)SMEM_EVICT : 0u) | (grow ? (unsigned)SMEM_GROW : 0u);
+    if (!cname || smempy_opts(st, &o, create, exclusive, persist, readonly, flags, mode,
+                              timeout) < 0)
         goto fail;
     if (max_entries < 0 || max_value < 0) {
         smempy_invalid(st, SMEM_EINVAL, name, "max_entries and max_value are >= 0");
@@ -287,8 +288,7 @@ static PyObject *map_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
         goto fail;
     }
     self->h.handle = m;
-    self->max_entries = smem_map_max_entries(m);
-    self->max_value = smem_map_max_value(m);
+    smempy_map_figures(self);
     self->created = smem_map_created(m);
     struct smem_map_stats s;
     self->evicting = smem_map_stats(m, &s) == 0 ? s.evicting : evict;
@@ -311,6 +311,7 @@ static PyObject *map_repr(PyObject *o)
     if (!self->h.handle)
         return PyUnicode_FromFormat("<sharedmem.Map %R closed>", self->h.name);
     int n = smem_map_count(self->h.handle);
+    smempy_map_figures(self);
     return PyUnicode_FromFormat("<sharedmem.Map %R entries=%d max_entries=%zu max_value=%zu%s>",
                                 self->h.name, n, self->max_entries, self->max_value,
                                 self->evicting ? " evicting" : "");
@@ -318,15 +319,28 @@ static PyObject *map_repr(PyObject *o)
 
 /* ---- properties --------------------------------------------------------- */
 
+void smempy_map_figures(smempy_map *self)
+{
+    smem_map *m = self->h.handle;
+    if (m) {
+        self->max_entries = smem_map_max_entries(m);
+        self->max_value = smem_map_max_value(m);
+    }
+}
+
+/* The current figures, asked of the library each time (a resize in any
+ * process changes them); once closed, the last ones seen. */
 static PyObject *get_max_entries(PyObject *self, void *closure)
 {
     (void)closure;
+    smempy_map_figures((smempy_map *)self);
     return PyLong_FromSize_t(((smempy_map *)self)->max_entries);
 }
 
 static PyObject *get_max_value(PyObject *self, void *closure)
 {
     (void)closure;
+    smempy_map_figures((smempy_map *)self);
     return PyLong_FromSize_t(((smempy_map *)self)->max_value);
 }
 
@@ -364,6 +378,7 @@ static PyMethodDef map_methods[] = {
     {"get_stale", FASTCALL_KW(smempy_map_get_stale), smempy_map_get_stale_doc},
     {"flush", smempy_map_flush, METH_NOARGS, smempy_map_flush_doc},
     {"stats", smempy_map_stats, METH_NOARGS, smempy_map_stats_doc},
+    {"resize", FASTCALL_KW(smempy_map_resize), smempy_map_resize_doc},
     {"close", map_close, METH_NOARGS,
      "close()\n\nDetaches (the last user of a non-persistent map removes it). Idempotent."},
     {"__enter__", smempy_enter_method, METH_NOARGS, "Returns the map itself."},
@@ -375,8 +390,10 @@ static PyMethodDef map_methods[] = {
 static PyGetSetDef map_getset[] = {
     {"name", smempy_get_name, NULL, "The map's region name.", NULL},
     {"closed", smempy_get_closed, NULL, "True once close() was called.", NULL},
-    {"max_entries", get_max_entries, NULL, "The most keys the map holds.", NULL},
-    {"max_value", get_max_value, NULL, "The largest value in bytes.", NULL},
+    {"max_entries", get_max_entries, NULL,
+     "The most keys the map holds now (resize and grow raise it).", NULL},
+    {"max_value", get_max_value, NULL,
+     "The largest value in bytes now (resize and grow raise it).", NULL},
     {"created", get_created, NULL, "True if this open created the map.", NULL},
     {"evicting", get_evicting, NULL, "True if the map was created with evict=True.", NULL},
     {NULL, NULL, NULL, NULL, NULL},
@@ -384,11 +401,13 @@ static PyGetSetDef map_getset[] = {
 
 static const char map_doc[] =
     "Map(name, max_entries=0, max_value=0, *, create=True, exclusive=False, persist=False,\n"
-    "    readonly=False, evict=False, mode=0o600, timeout=5.0)\n\n"
+    "    readonly=False, evict=False, grow=False, mode=0o600, timeout=5.0)\n\n"
     "A shared map of up to max_entries keys (str or bytes, 1 to 64 bytes, no NUL) with\n"
     "values of up to max_value bytes, read without locks from every process.  Opens the\n"
     "map name, creating it if needed (0 for both figures attaches to an existing one).\n"
-    "Values are bytes-like or str (stored as UTF-8) and read back as bytes.";
+    "Values are bytes-like or str (stored as UTF-8) and read back as bytes.  A new map\n"
+    "made with evict=True evicts an entry when full; with grow=True it grows instead\n"
+    "(doubles max_entries, raises max_value for a longer value).  resize() grows any map.";
 
 static PyType_Slot map_slots[] = {
     {Py_tp_doc, (void *)map_doc},

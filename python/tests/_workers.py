@@ -50,3 +50,24 @@ def numpy_child(name, dtype, n, q):
         a[:] = numpy.arange(n, dtype=dtype) * -3
         q.put(("wrote", None))
         del a
+
+
+def grow_value(i):
+    """The value test_grow's children write under key k{i} (lengths vary)."""
+    return (b"%d:" % i) * (1 + i % 7)
+
+
+def grow_insert(name, start, n, q):
+    """Opens the grow map NAME by name and inserts keys k{start}..k{start+n-1},
+    far past the size it was created with; reports its figures then."""
+    with sharedmem.Map(name, create=False) as m:
+        for i in range(start, start + n):
+            m[f"k{i}"] = grow_value(i)
+        q.put(("done", len(m), m.max_entries, m.max_value))
+
+
+def grow_insert_inherited(m, start, n, q):
+    """fork: the same through the Map object opened in the parent."""
+    for i in range(start, start + n):
+        m[f"k{i}"] = grow_value(i)
+    q.put(("done", len(m), m.max_entries, m.max_value))

@@ -592,7 +592,7 @@ def test_closed_objects_raise_valueerror(names):
         lambda: m.cas("k", 1, b""), lambda: m.incr("k"), lambda: m.version(),
         lambda: m.version("k"), lambda: m.wait("k", timeout=0), lambda: m.set("k", b""),
         lambda: m.expire("k", 1), lambda: m.ttl("k"), lambda: m.get_stale("k"),
-        lambda: m.flush(), lambda: m.stats(),
+        lambda: m.flush(), lambda: m.stats(), lambda: m.resize(16),
     ]
     value_calls = [
         lambda: v.get(), lambda: v.set(b"x"), lambda: v.version,

@@ -316,7 +316,7 @@ def test_docstrings():
     methods = {
         sharedmem.Map: ["get", "keys", "items", "values", "add", "cas", "incr", "version",
                         "wait", "set", "expire", "ttl", "get_stale", "flush", "stats",
-                        "close", "max_entries", "max_value", "created", "evicting",
+                        "resize", "close", "max_entries", "max_value", "created", "evicting",
                         "name", "closed"],
         sharedmem.Value: ["get", "set", "wait", "version", "capacity", "created", "close",
                           "name", "closed"],
