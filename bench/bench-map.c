@@ -17,8 +17,10 @@
  * alike; the figures are medians over repetitions.
  *
  * usage: bench-map [REPETITIONS [CALLS]]
+ *        bench-map resize [RUNS]   (bench-map-resize.c: growth)
  */
 #include "bench.h"
+#include "bench-map.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,9 +31,6 @@
 #endif
 
 #define MAX_ENTRIES 100000
-#define MAX_VALUE 64
-#define KEY_LEN 16
-#define VAL_LEN 64
 #define MISS_KEYS 20000 /* keys that are never inserted */
 #define REGION_HEADER 128
 
@@ -50,15 +49,12 @@ static uint64_t mix64(uint64_t x)
 
 static uint64_t rng_state = 42;
 
-static uint64_t rng(void)
+uint64_t rng(void)
 {
     return mix64(rng_state++);
 }
 
-/* Key I: 16 hex digits. */
-typedef char key_t16[KEY_LEN + 1];
-
-static void make_key(key_t16 k, uint64_t i)
+void make_key(key_t16 k, uint64_t i)
 {
     static const char hex[] = "0123456789abcdef";
     uint64_t x = mix64(i ^ 0x5bd1e995u);
@@ -67,9 +63,7 @@ static void make_key(key_t16 k, uint64_t i)
     k[KEY_LEN] = '\0';
 }
 
-/* SEQ[0..n) = keys[first..first+count) in random order, reshuffled for
- * every pass over them. */
-static void fill_order(const char **seq, int n, key_t16 *keys, int first, int count)
+void fill_order(const char **seq, int n, key_t16 *keys, int first, int count)
 {
     int *perm = malloc(sizeof(int) * (size_t)count);
     if (!perm)
@@ -383,17 +377,36 @@ static void cache_figures(int reps, int calls, key_t16 *keys, const char **hit, 
     smem_map_close(full);
 }
 
+static int usage(FILE *to, int status)
+{
+    fprintf(to, "usage: bench-map [REPETITIONS [CALLS]]\n"
+                "       bench-map resize [RUNS]\n"
+                "       bench-map --help\n"
+                "  the first form: get, set, memory, Redis and the cache\n"
+                "  REPETITIONS >= 1 (default 11): the figures are their medians\n"
+                "  CALLS >= 1000 (default 100000): calls timed per figure and\n"
+                "  repetition (Redis: CALLS/50)\n"
+                "  resize: smem_map_resize per entry moved, a reader's get latency\n"
+                "  during resizes, SMEM_GROW against a map made large enough\n"
+                "  RUNS >= 1 (default 5): runs, each on fresh maps; the figures are\n"
+                "  their medians (the reader: min(RUNS, 3) rounds)\n");
+    return status;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
+        return usage(stdout, 0);
+    if (argc > 1 && !strcmp(argv[1], "resize")) {
+        int runs = argc > 2 ? atoi(argv[2]) : 5;
+        if (argc > 3 || runs < 1)
+            return usage(stderr, 2);
+        return resize_figures(runs);
+    }
     int reps = argc > 1 ? atoi(argv[1]) : 11;
     int calls = argc > 2 ? atoi(argv[2]) : 100000;
-    if (argc > 3 || reps < 1 || calls < 1000) {
-        fprintf(stderr, "usage: bench-map [REPETITIONS [CALLS]]\n"
-                        "  REPETITIONS >= 1 (default 11): the figures are their medians\n"
-                        "  CALLS >= 1000 (default 100000): calls timed per figure and\n"
-                        "  repetition (Redis: CALLS/50)\n");
-        return 2;
-    }
+    if (argc > 3 || reps < 1 || calls < 1000)
+        return usage(stderr, 2);
     int rcalls = calls / 50;
 
     char name[64], vname[64], mname[64];

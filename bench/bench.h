@@ -1,8 +1,9 @@
 /*
  * What the benchmarks need from the operating system: a clock, a process
  * id for unique names, the raw attach that bench-region compares the
- * library with, the cross-process wake-up bench, and the Redis server
- * bench-map compares the map with.  bench/os-posix.c and
+ * library with, the cross-process wake-up bench, the Redis server
+ * bench-map compares the map with, and the reader process (with memory
+ * shared with it) of bench-map's resize section.  bench/os-posix.c and
  * bench/os-win.c implement it; the build picks one.
  */
 #ifndef SMEM_BENCH_H
@@ -10,6 +11,7 @@
 
 #include "sharedmem.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* A monotonic clock, in nanoseconds. */
@@ -52,5 +54,21 @@ int bench_redis_start(int *port);
 
 /* Stops the server bench_redis_start started, if any; idempotent. */
 void bench_redis_stop(void);
+
+/* SIZE bytes of zeroed memory that children started after this call
+ * share with this process (anonymous shared memory on Linux), or NULL;
+ * bench_shared_free gives it back. */
+void *bench_shared_alloc(size_t size);
+void bench_shared_free(void *p, size_t size);
+
+/* Starts a child process that runs FN(ARG) and exits with its return
+ * value (0: all went well).  The child is killed if this process dies.
+ * Returns the child's id (> 0), SMEM_ENOTSUP where the bench cannot start
+ * one (Windows: its children are forked), or another negative code. */
+long bench_child_start(int (*fn)(void *arg), void *arg);
+
+/* Waits for the child bench_child_start started: its exit status (0 if
+ * FN returned 0), or -1 if it was killed. */
+int bench_child_wait(long child);
 
 #endif

@@ -328,3 +328,44 @@ int bench_redis_start(int *port_out)
     }
     return SMEM_EIO;
 }
+
+/* ------------------------------------------------------------------------ */
+/* A reader process for bench-map's resize section                          */
+
+void *bench_shared_alloc(size_t size)
+{
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p; /* zero-filled */
+}
+
+void bench_shared_free(void *p, size_t size)
+{
+    if (p)
+        munmap(p, size);
+}
+
+long bench_child_start(int (*fn)(void *arg), void *arg)
+{
+    pid_t parent = getpid();
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0)
+        return -errno;
+    if (pid == 0) {
+        /* Die with the bench, however it dies. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127);
+        _exit(fn(arg));
+    }
+    return (long)pid;
+}
+
+int bench_child_wait(long child)
+{
+    int status;
+    while (waitpid((pid_t)child, &status, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}

@@ -62,3 +62,29 @@ int bench_redis_start(int *port)
 void bench_redis_stop(void)
 {
 }
+
+/* bench-map's resize section forks its reader, and smem_map_resize is not
+ * built on Windows yet: private memory will do, and no child starts. */
+void *bench_shared_alloc(size_t size)
+{
+    return calloc(1, size);
+}
+
+void bench_shared_free(void *p, size_t size)
+{
+    (void)size;
+    free(p);
+}
+
+long bench_child_start(int (*fn)(void *arg), void *arg)
+{
+    (void)fn;
+    (void)arg;
+    return SMEM_ENOTSUP;
+}
+
+int bench_child_wait(long child)
+{
+    (void)child;
+    return -1;
+}
