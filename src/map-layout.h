@@ -185,11 +185,18 @@ static inline const table *handle_table(const smem_map *m)
     return __atomic_load_n(&m->t, __ATOMIC_ACQUIRE);
 }
 
+/* The table's tail reads zeros too when another thread of the handle
+ * gave the table's memory back since this one loaded it (map-resize.c:
+ * retire): that is no loss, and the map has moved on by then. */
 static inline int unless_lost(const smem_map *m, int rc)
 {
-    return smem__region_shrunk(m->tail) || smem__region_shrunk(handle_table(m)->tail)
-               ? SMEM_EBADREGION
-               : rc;
+    const table *t = handle_table(m);
+    if (smem__region_shrunk(m->tail))
+        return SMEM_EBADREGION;
+    if (!smem__region_shrunk(t->tail))
+        return rc;
+    smem__fence_acquire();
+    return smem__load_relaxed_u32(&m->hdr->gen) == t->gen ? SMEM_EBADREGION : rc;
 }
 
 /* What a chain walk is looking for, computed once per call, and placed in
