@@ -572,7 +572,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         rc = smem_map_open(name, 0, 0, &(smem_opts){.flags = SMEM_RDONLY, .timeout_ms = 1}, &m2);
         check_rc("smem_map_open (read-only)", rc, 0);
         if (rc == 0) {
-            exercise(m2, &in);
+            input as_found = in; /* 0 figures: as above */
+            as_found.max_entries = smem_map_max_entries(m2);
+            as_found.max_value = smem_map_max_value(m2);
+            exercise(m2, &as_found);
             smem_map_close(m2);
         }
     }
