@@ -99,6 +99,24 @@ static inline int smem__cas_acquire_u64(uint64_t *p, uint64_t expected, uint64_t
                                        __ATOMIC_RELAXED);
 }
 
+/* Compare-and-swap, seq_cst on success: the writer lock's waiters word,
+ * whose every change must be ordered with the lock word (wlock.c). */
+static inline int smem__cas_seq_cst_u32(uint32_t *p, uint32_t expected, uint32_t desired)
+{
+    return __atomic_compare_exchange_n(p, &expected, desired, 0, __ATOMIC_SEQ_CST,
+                                       __ATOMIC_RELAXED);
+}
+
+static inline uint32_t smem__fetch_or_seq_cst_u32(uint32_t *p, uint32_t v)
+{
+    return __atomic_fetch_or(p, v, __ATOMIC_SEQ_CST);
+}
+
+static inline uint32_t smem__fetch_and_seq_cst_u32(uint32_t *p, uint32_t v)
+{
+    return __atomic_fetch_and(p, v, __ATOMIC_SEQ_CST);
+}
+
 /* Sets *P to V and gives what it was. */
 static inline uint32_t smem__exchange_seq_cst_u32(uint32_t *p, uint32_t v)
 {

@@ -23,7 +23,8 @@
 typedef struct smem__wlock {
     uint64_t owner;   /* 0 free, else the owner's id */
     uint32_t seq;     /* +1 per unlock that found waiters; futex word */
-    uint32_t waiters; /* nonzero if a writer may be asleep on seq */
+    uint32_t waiters; /* bit 0: a writer may be asleep on seq; bits 1-31: the
+                       * tag of the writer that claimed the next turn (wlock.c) */
     uint64_t next_id; /* the last id given to an open */
 } smem__wlock;
 
